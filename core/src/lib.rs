@@ -1,0 +1,20 @@
+//! Drumsort core: decoding, features, the classifier model and its training, shared by the CLI,
+//! the plugin and the developer tasks. Depends on no plugin, GUI or CLI crate.
+
+pub mod analyse;
+pub mod augment;
+pub mod class;
+pub mod dataset;
+pub mod classifier;
+pub mod mel;
+pub mod metrics;
+pub mod model;
+pub mod synth;
+pub mod train;
+pub mod walk;
+#[cfg(feature = "shipped-model")]
+pub mod shipped;
+
+pub use class::DrumClass;
+pub mod decode;
+pub mod resample;
