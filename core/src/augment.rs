@@ -1,0 +1,250 @@
+//! Training-time augmentation on raw audio, so the model learns the drum and not the recording:
+//! gain, polarity, time shift, pitch shift, EQ / low-pass / high-pass, saturation, noise, reverb
+//! and codec-like band-limiting. Every function is deterministic for a given RNG state.
+//!
+//! Codec-like band-limiting is applied to every class alike: in the training data most `other`
+//! files are MP3 and most drums are WAV, and a model must not learn the codec.
+
+use rand::Rng;
+use rustfft::num_complex::Complex32;
+use rustfft::FftPlanner;
+
+/// A direct-form-I biquad (RBJ audio-EQ cookbook coefficients).
+#[derive(Clone, Copy, Debug)]
+pub struct Biquad {
+    b: [f32; 3],
+    a: [f32; 2],
+}
+
+impl Biquad {
+    fn from_raw(b0: f32, b1: f32, b2: f32, a0: f32, a1: f32, a2: f32) -> Self {
+        Self { b: [b0 / a0, b1 / a0, b2 / a0], a: [a1 / a0, a2 / a0] }
+    }
+
+    fn omega(freq: f32, sr: f32) -> (f32, f32) {
+        let w = std::f32::consts::TAU * (freq / sr).clamp(1e-5, 0.499);
+        (w.cos(), w.sin())
+    }
+
+    /// Second-order low-pass at `freq` Hz with quality `q`.
+    pub fn lowpass(freq: f32, q: f32, sr: f32) -> Self {
+        let (c, s) = Self::omega(freq, sr);
+        let alpha = s / (2.0 * q);
+        Self::from_raw((1.0 - c) / 2.0, 1.0 - c, (1.0 - c) / 2.0, 1.0 + alpha, -2.0 * c, 1.0 - alpha)
+    }
+
+    /// Second-order high-pass at `freq` Hz with quality `q`.
+    pub fn highpass(freq: f32, q: f32, sr: f32) -> Self {
+        let (c, s) = Self::omega(freq, sr);
+        let alpha = s / (2.0 * q);
+        Self::from_raw((1.0 + c) / 2.0, -(1.0 + c), (1.0 + c) / 2.0, 1.0 + alpha, -2.0 * c, 1.0 - alpha)
+    }
+
+    /// Peaking EQ: `gain_db` at `freq` Hz, bandwidth set by `q`.
+    pub fn peaking(freq: f32, q: f32, gain_db: f32, sr: f32) -> Self {
+        let (c, s) = Self::omega(freq, sr);
+        let alpha = s / (2.0 * q);
+        let a = 10f32.powf(gain_db / 40.0);
+        Self::from_raw(1.0 + alpha * a, -2.0 * c, 1.0 - alpha * a, 1.0 + alpha / a, -2.0 * c, 1.0 - alpha / a)
+    }
+
+    /// Filters `x` in place from a zero state.
+    pub fn process(&self, x: &mut [f32]) {
+        let (mut x1, mut x2, mut y1, mut y2) = (0f32, 0f32, 0f32, 0f32);
+        for v in x.iter_mut() {
+            let y = self.b[0] * *v + self.b[1] * x1 + self.b[2] * x2 - self.a[0] * y1 - self.a[1] * y2;
+            x2 = x1;
+            x1 = *v;
+            y2 = y1;
+            y1 = y;
+            *v = y;
+        }
+    }
+}
+
+/// Resamples by `factor` (output is `len / factor` long; factor > 1 raises pitch) with cubic
+/// interpolation. Only for augmentation of pitch by a few semitones, where the little aliasing
+/// it adds is itself harmless variation.
+pub fn pitch_shift(x: &[f32], semitones: f32) -> Vec<f32> {
+    let factor = 2f32.powf(semitones / 12.0);
+    let n_out = ((x.len() as f32) / factor).floor() as usize;
+    let at = |i: isize| -> f32 { if i < 0 || i as usize >= x.len() { 0.0 } else { x[i as usize] } };
+    (0..n_out)
+        .map(|j| {
+            let pos = j as f32 * factor;
+            let i = pos.floor() as isize;
+            let t = pos - i as f32;
+            let (p0, p1, p2, p3) = (at(i - 1), at(i), at(i + 1), at(i + 2));
+            // Catmull-Rom.
+            p1 + 0.5 * t * (p2 - p0 + t * (2.0 * p0 - 5.0 * p1 + 4.0 * p2 - p3 + t * (3.0 * (p1 - p2) + p3 - p0)))
+        })
+        .collect()
+}
+
+/// Convolves `x` with a synthetic room: exponentially decaying noise with RT60 `rt60` seconds,
+/// mixed in at `wet`. Output keeps `x`'s length (the tail beyond it is cut, as a one-shot file
+/// would end).
+pub fn reverb(x: &[f32], rt60: f32, wet: f32, sr: f32, rng: &mut impl Rng) -> Vec<f32> {
+    let ir_len = ((rt60 * sr) as usize).clamp(16, x.len().max(16));
+    let decay = -6.91 / (rt60 * sr); // ln(10^-3): 60 dB down after rt60.
+    let mut ir: Vec<f32> = (0..ir_len).map(|i| rng.gen_range(-1.0f32..1.0) * (decay * i as f32).exp()).collect();
+    let energy: f32 = ir.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-9);
+    ir.iter_mut().for_each(|v| *v /= energy);
+    let n = (x.len() + ir_len).next_power_of_two();
+    let mut planner = FftPlanner::<f32>::new();
+    let (fwd, inv) = (planner.plan_fft_forward(n), planner.plan_fft_inverse(n));
+    let mut a: Vec<Complex32> = x.iter().map(|&v| Complex32::new(v, 0.0)).chain(std::iter::repeat(Complex32::default())).take(n).collect();
+    let mut b: Vec<Complex32> = ir.iter().map(|&v| Complex32::new(v, 0.0)).chain(std::iter::repeat(Complex32::default())).take(n).collect();
+    fwd.process(&mut a);
+    fwd.process(&mut b);
+    a.iter_mut().zip(&b).for_each(|(p, q)| *p *= q);
+    inv.process(&mut a);
+    x.iter().zip(&a).map(|(&dry, w)| dry * (1.0 - wet) + wet * w.re / n as f32).collect()
+}
+
+/// Peak of `|x|`.
+pub fn peak(x: &[f32]) -> f32 {
+    x.iter().fold(0f32, |m, v| m.max(v.abs()))
+}
+
+/// Scales `x` so its peak is 1 (no-op for silence). The model's input normalisation: level is
+/// reported separately (velocity, loudness), never learned as a class cue.
+pub fn normalise_peak(x: &mut [f32]) {
+    let p = peak(x);
+    if p > 1e-6 {
+        x.iter_mut().for_each(|v| *v /= p);
+    }
+}
+
+/// Applies a random chain of the augmentations to a one-shot (44.1 kHz or `sr`), each with its
+/// own probability. `strength` in 0..=1 scales how often each is applied.
+pub fn random_chain(x: &[f32], sr: f32, strength: f32, rng: &mut impl Rng) -> Vec<f32> {
+    let p = |rng: &mut dyn rand::RngCore, base: f32| rng.gen::<f32>() < base * strength;
+    let mut y = if p(rng, 0.5) { pitch_shift(x, rng.gen_range(-2.5f32..2.5)) } else { x.to_vec() };
+    if p(rng, 0.5) {
+        y.iter_mut().for_each(|v| *v = -*v);
+    }
+    if p(rng, 0.3) {
+        // Late start: the onset detector or a trimmed file cuts a few ms of attack.
+        let cut = rng.gen_range(0..(0.004 * sr) as usize).min(y.len().saturating_sub(1));
+        y.drain(..cut);
+    }
+    if p(rng, 0.4) {
+        // Pre-roll: silence before the hit.
+        let pad = rng.gen_range(0..(0.015 * sr) as usize);
+        y.splice(0..0, std::iter::repeat(0.0).take(pad));
+    }
+    if p(rng, 0.5) {
+        Biquad::peaking(rng.gen_range(60f32..12_000.0), rng.gen_range(0.5f32..3.0), rng.gen_range(-9f32..9.0), sr).process(&mut y);
+    }
+    if p(rng, 0.3) {
+        Biquad::highpass(rng.gen_range(20f32..250.0), 0.707, sr).process(&mut y);
+    }
+    if p(rng, 0.3) {
+        Biquad::lowpass(rng.gen_range(3_000f32..16_000.0), 0.707, sr).process(&mut y);
+    }
+    if p(rng, 0.25) {
+        let drive = rng.gen_range(1.5f32..8.0);
+        normalise_peak(&mut y);
+        let norm = drive.tanh();
+        y.iter_mut().for_each(|v| *v = (*v * drive).tanh() / norm);
+    }
+    if p(rng, 0.2) {
+        y = reverb(&y, rng.gen_range(0.15f32..1.2), rng.gen_range(0.05f32..0.35), sr, rng);
+    }
+    if p(rng, 0.5) {
+        codec_like(&mut y, sr, rng);
+    }
+    if p(rng, 0.3) {
+        normalise_peak(&mut y);
+        let level = 10f32.powf(rng.gen_range(-70f32..-35.0) / 20.0);
+        y.iter_mut().for_each(|v| *v += level * rng.gen_range(-1.0f32..1.0));
+    }
+    normalise_peak(&mut y);
+    y
+}
+
+/// What lossy codecs and cheap converters do to a file: a steep low-pass between 11 and 19 kHz
+/// (MP3 encoders cut near 16 kHz) and sometimes coarse requantisation.
+pub fn codec_like(x: &mut [f32], sr: f32, rng: &mut impl Rng) {
+    let cutoff = rng.gen_range(11_000f32..19_000.0).min(sr * 0.45);
+    // Four cascaded sections: 8th order, close to an encoder's brick wall.
+    for q in [0.54, 0.63, 0.9, 2.6] {
+        Biquad::lowpass(cutoff, q, sr).process(x);
+    }
+    if rng.gen::<f32>() < 0.3 {
+        let bits = rng.gen_range(8..13) as f32;
+        let steps = 2f32.powf(bits - 1.0);
+        normalise_peak(x);
+        x.iter_mut().for_each(|v| *v = (*v * steps).round() / steps);
+    }
+}
+
+/// Mixes `b` into `a` with aligned onsets (both start at sample 0) at relative gain `gain_b`,
+/// e.g. a kick and a hat struck together. The result is as long as the longer input.
+pub fn mix(a: &[f32], b: &[f32], gain_b: f32) -> Vec<f32> {
+    let mut out = vec![0.0; a.len().max(b.len())];
+    out.iter_mut().zip(a).for_each(|(o, v)| *o += v);
+    out.iter_mut().zip(b).for_each(|(o, v)| *o += gain_b * v);
+    normalise_peak(&mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    fn sine(f: f32, n: usize, sr: f32) -> Vec<f32> {
+        (0..n).map(|i| (std::f32::consts::TAU * f * i as f32 / sr).sin()).collect()
+    }
+
+    fn rms(x: &[f32]) -> f32 {
+        (x.iter().map(|v| v * v).sum::<f32>() / x.len() as f32).sqrt()
+    }
+
+    #[test]
+    fn lowpass_passes_lows_and_cuts_highs() {
+        let sr = 44_100.0;
+        let mut low = sine(200.0, 8820, sr);
+        let mut high = sine(15_000.0, 8820, sr);
+        Biquad::lowpass(2_000.0, 0.707, sr).process(&mut low);
+        Biquad::lowpass(2_000.0, 0.707, sr).process(&mut high);
+        assert!((rms(&low[4410..]) - 0.707).abs() < 0.02);
+        assert!(rms(&high[4410..]) < 0.02);
+    }
+
+    #[test]
+    fn pitch_shift_by_an_octave_doubles_frequency() {
+        let sr = 44_100.0;
+        let x = sine(441.0, 44_100, sr);
+        let y = pitch_shift(&x, 12.0);
+        assert_eq!(y.len(), 22_050);
+        // 882 Hz now: 220.5 upward zero crossings in a quarter second.
+        let crossings = |s: &[f32]| s.windows(2).filter(|w| w[0] < 0.0 && w[1] >= 0.0).count();
+        let c = crossings(&y[..11_025]);
+        assert!((c as i32 - 220).abs() <= 1, "{c} crossings in 0.25 s");
+    }
+
+    #[test]
+    fn chain_is_deterministic_finite_and_normalised() {
+        let x: Vec<f32> = sine(180.0, 20_000, 44_100.0).iter().enumerate().map(|(i, v)| v * (-(i as f32) / 4000.0).exp()).collect();
+        let run = |seed| random_chain(&x, 44_100.0, 1.0, &mut rand_chacha::ChaCha8Rng::seed_from_u64(seed));
+        let (a, b) = (run(5), run(5));
+        assert_eq!(a, b);
+        for seed in 0..20 {
+            let y = run(seed);
+            assert!(y.iter().all(|v| v.is_finite()));
+            assert!((peak(&y) - 1.0).abs() < 1e-4);
+        }
+    }
+
+    #[test]
+    fn reverb_keeps_length_and_adds_tail_energy() {
+        let mut x = vec![0.0; 22_050];
+        x[0] = 1.0;
+        let y = reverb(&x, 0.5, 0.5, 44_100.0, &mut rand_chacha::ChaCha8Rng::seed_from_u64(1));
+        assert_eq!(y.len(), x.len());
+        assert!(rms(&y[1000..5000]) > 1e-4);
+    }
+}

@@ -1,0 +1,207 @@
+//! The shipped classifier at run time: model metadata, weight loading (from embedded bytes or a
+//! directory), feature preparation and batched prediction. Used by the CLI, the plugin's worker
+//! and `cargo xtask eval`.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::VarBuilder;
+
+use crate::class::DrumClass;
+use crate::mel::{MelConfig, MelSpectrogram};
+use crate::model::{self, DrumNet};
+
+/// File names of a model directory (`assets/model/`).
+pub const WEIGHTS_FILE: &str = "drumsort.safetensors";
+pub const META_FILE: &str = "drumsort.json";
+
+/// Why a model could not be loaded or run.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("model weights: {0}")]
+    Candle(#[from] candle_core::Error),
+    #[error("model metadata JSON: {0}")]
+    Meta(#[from] serde_json::Error),
+    #[error("model files: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("model metadata does not fit this build: {0}")]
+    Mismatch(String),
+}
+
+/// Result alias for model loading and inference.
+pub type Result<T> = std::result::Result<T, ModelError>;
+
+/// Decision thresholds tuned on the validation split.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Thresholds {
+    /// A clip whose best drum score is below this is called `other` (not a drum one-shot).
+    pub reject_other: f32,
+    /// Score at which a drum class counts as present in a multi-hit (kick + hat together).
+    pub multi_label: f32,
+}
+
+/// Everything written next to the weights (`drumsort.json`): how to build the network and its
+/// features, how to read its outputs, and where the weights came from.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ModelMeta {
+    /// Identifies these weights in the library index (re-analysis on model upgrades).
+    pub model_version: String,
+    /// Output order; must equal [`DrumClass::ALL`] by name.
+    pub classes: Vec<String>,
+    pub model: model::Config,
+    pub features: MelConfig,
+    /// Length of audio after the onset the model looks at, seconds.
+    pub analysis_seconds: f32,
+    pub thresholds: Thresholds,
+    /// The exact command, seed, data manifest hash and hyper-parameters that produced the weights.
+    pub training: serde_json::Value,
+    /// Validation figures measured when the weights were written.
+    pub validation: serde_json::Value,
+}
+
+/// A clip's model input: `frames * n_mels` log-mel values, time-major.
+#[derive(Clone, Debug)]
+pub struct Features {
+    pub frames: usize,
+    pub data: Vec<f32>,
+}
+
+/// What the model says about one clip.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Prediction {
+    /// The decision: the best-scoring class, or `Other` when no drum is confident enough.
+    pub class: DrumClass,
+    /// Score of the decided class, 0..=1.
+    pub confidence: f32,
+    /// Independent per-class scores (sigmoid), in [`DrumClass::ALL`] order.
+    pub scores: [f32; DrumClass::COUNT],
+    /// Unit-length embedding; cosine similarity between sounds.
+    pub embedding: Vec<f32>,
+}
+
+impl Prediction {
+    /// Drum classes present at or above `threshold`, best first (several for simultaneous hits).
+    pub fn drums_present(&self, threshold: f32) -> Vec<(DrumClass, f32)> {
+        let mut out: Vec<(DrumClass, f32)> =
+            DrumClass::DRUMS.iter().map(|&c| (c, self.scores[c.index()])).filter(|&(_, s)| s >= threshold).collect();
+        out.sort_by(|a, b| b.1.total_cmp(&a.1));
+        out
+    }
+}
+
+/// The model input for audio that starts at an onset: its first `seconds`, peak-normalised (level
+/// is never a class cue), as log-mel. Training and inference both come through here.
+pub fn prepare_features(mel: &Arc<MelSpectrogram>, samples: &[f32], seconds: f32) -> Features {
+    let max = ((seconds * mel.config().sample_rate as f32) as usize).max(1);
+    let mut clip = samples[..samples.len().min(max)].to_vec();
+    crate::augment::normalise_peak(&mut clip);
+    let data = mel.compute(&clip);
+    Features { frames: data.len() / mel.config().n_mels, data }
+}
+
+/// A loaded model ready to classify. `Send + Sync`: share it behind an `Arc` between workers.
+#[derive(Debug)]
+pub struct Classifier {
+    net: DrumNet,
+    mel: Arc<MelSpectrogram>,
+    meta: ModelMeta,
+    device: Device,
+}
+
+/// Clips per forward pass: large enough to amortise per-op overhead, small enough to keep
+/// padding waste low once clips are sorted by length.
+const BATCH: usize = 32;
+
+impl Classifier {
+    /// Loads weights (safetensors bytes) and their metadata JSON.
+    pub fn from_bytes(weights: &[u8], meta_json: &str) -> Result<Self> {
+        let meta: ModelMeta = serde_json::from_str(meta_json)?;
+        let names: Vec<&str> = DrumClass::ALL.iter().map(|c| c.as_str()).collect();
+        if meta.classes != names {
+            return Err(ModelError::Mismatch(format!("class order {:?} differs from {:?}", meta.classes, names)));
+        }
+        if meta.model.n_mels != meta.features.n_mels || meta.model.n_classes != DrumClass::COUNT {
+            return Err(ModelError::Mismatch("model and feature configs disagree".into()));
+        }
+        let device = Device::Cpu;
+        let vb = VarBuilder::from_slice_safetensors(weights, DType::F32, &device)?;
+        let net = DrumNet::new(&meta.model, vb)?;
+        let mel = Arc::new(MelSpectrogram::new(&meta.features));
+        Ok(Self { net, mel, meta, device })
+    }
+
+    /// Loads `drumsort.safetensors` + `drumsort.json` from a directory.
+    pub fn from_dir(dir: &Path) -> Result<Self> {
+        let weights = std::fs::read(dir.join(WEIGHTS_FILE))?;
+        let meta = std::fs::read_to_string(dir.join(META_FILE))?;
+        Self::from_bytes(&weights, &meta)
+    }
+
+    /// The model shipped in `assets/model/`, embedded in the binary.
+    #[cfg(feature = "shipped-model")]
+    pub fn shipped() -> Result<Self> {
+        Self::from_bytes(crate::shipped::WEIGHTS, crate::shipped::META)
+    }
+
+    pub fn meta(&self) -> &ModelMeta {
+        &self.meta
+    }
+
+    /// The feature extractor this model was trained with.
+    pub fn mel(&self) -> &Arc<MelSpectrogram> {
+        &self.mel
+    }
+
+    /// Model input for a clip that starts at its onset (decoder output): the first
+    /// `analysis_seconds`, peak-normalised, as log-mel.
+    pub fn features(&self, samples: &[f32]) -> Features {
+        prepare_features(&self.mel, samples, self.meta.analysis_seconds)
+    }
+
+    /// Runs the network over any number of clips, batched by similar length. Output order
+    /// matches input order.
+    pub fn predict(&self, feats: &[Features]) -> Result<Vec<Prediction>> {
+        let mut order: Vec<usize> = (0..feats.len()).collect();
+        order.sort_by_key(|&i| feats[i].frames);
+        let mut out: Vec<Option<Prediction>> = vec![None; feats.len()];
+        for chunk in order.chunks(BATCH) {
+            let preds = self.predict_batch(chunk.iter().map(|&i| &feats[i]))?;
+            for (&i, p) in chunk.iter().zip(preds) {
+                out[i] = Some(p);
+            }
+        }
+        Ok(out.into_iter().flatten().collect())
+    }
+
+    /// One forward pass; clips are padded with the silence floor to the longest one.
+    fn predict_batch<'a>(&self, feats: impl ExactSizeIterator<Item = &'a Features> + Clone) -> Result<Vec<Prediction>> {
+        let n_mels = self.meta.features.n_mels;
+        let b = feats.len();
+        let frames = feats.clone().map(|f| f.frames).max().unwrap_or(1).max(1);
+        let mut data = vec![self.meta.model.pad_value; b * frames * n_mels];
+        for (i, f) in feats.enumerate() {
+            let start = i * frames * n_mels;
+            data[start..start + f.data.len()].copy_from_slice(&f.data);
+        }
+        let xs = Tensor::from_vec(data, (b, frames, n_mels), &self.device)?;
+        let out = self.net.forward_t(&xs, false)?;
+        let logits: Vec<Vec<f32>> = out.logits.to_vec2()?;
+        let embeddings: Vec<Vec<f32>> = out.embedding.to_vec2()?;
+        Ok(logits.into_iter().zip(embeddings).map(|(l, e)| self.decide(&l, e)).collect())
+    }
+
+    /// Turns logits into a decision with the tuned thresholds.
+    fn decide(&self, logits: &[f32], embedding: Vec<f32>) -> Prediction {
+        let mut scores = [0f32; DrumClass::COUNT];
+        for (s, &l) in scores.iter_mut().zip(logits) {
+            *s = model::sigmoid(l);
+        }
+        let best = (0..DrumClass::COUNT).max_by(|&a, &b| scores[a].total_cmp(&scores[b])).unwrap_or(0);
+        let mut class = DrumClass::from_index(best).unwrap_or(DrumClass::Other);
+        if class.is_drum() && scores[best] < self.meta.thresholds.reject_other {
+            class = DrumClass::Other;
+        }
+        Prediction { class, confidence: scores[class.index()], scores, embedding }
+    }
+}

@@ -1,0 +1,327 @@
+//! The classifier network: conv blocks over the log-mel, a GRU over time, and two heads
+//! (per-class scores and an embedding).
+//!
+//! Candle style: [`Config`] + [`DrumNet::new`] + [`DrumNet::forward_t`]. Input is a batch of
+//! log-mel spectrograms `[batch, frames, n_mels]` of any length >= 1 frame; shorter inputs than
+//! [`DrumNet::MIN_FRAMES`] are padded with the silence floor inside `forward_t`.
+
+use candle_core::{DType, Module, ModuleT, Result, Tensor, D};
+use candle_nn::{batch_norm, conv2d, linear, rnn::GRUConfig, BatchNorm, Conv2d, Linear, VarBuilder, GRU, RNN};
+
+use crate::class::DrumClass;
+
+/// Shape of the network. Serialised next to the weights so a checkpoint is self-describing.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Config {
+    /// Mel bands of the input (must equal the feature config's `n_mels`).
+    pub n_mels: usize,
+    /// Output channels of each conv block.
+    pub channels: Vec<usize>,
+    /// Frequency pooling factor of each conv block: the conv stack's job is to summarise the
+    /// spectrum into a few broad bands the GRU follows over time.
+    pub freq_pool: Vec<usize>,
+    /// Time pooling factor of each conv block (1 = keep every frame).
+    pub time_pool: Vec<usize>,
+    /// GRU hidden size.
+    pub gru_hidden: usize,
+    /// Embedding width (similarity maps, near-duplicates).
+    pub embed_dim: usize,
+    /// Number of output scores, one per [`DrumClass`].
+    pub n_classes: usize,
+    /// Input standardisation: `(log_mel - input_mean) / input_std`, measured on the train set.
+    pub input_mean: f32,
+    pub input_std: f32,
+    /// The log-mel value of silence, used to pad inputs shorter than [`DrumNet::MIN_FRAMES`].
+    pub pad_value: f32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            n_mels: 64,
+            channels: vec![16, 32, 48],
+            freq_pool: vec![4, 2, 2],
+            time_pool: vec![2, 2, 1],
+            gru_hidden: 96,
+            embed_dim: 64,
+            n_classes: DrumClass::COUNT,
+            input_mean: -6.0,
+            input_std: 4.0,
+            pad_value: (1e-6f32).ln(),
+        }
+    }
+}
+
+/// Conv 3x3 -> batch norm -> ReLU -> max-pool (`freq_pool` x `time_pool`).
+#[derive(Debug)]
+struct ConvBlock {
+    conv: Conv2d,
+    bn: BatchNorm,
+    freq_pool: usize,
+    time_pool: usize,
+}
+
+impl ConvBlock {
+    fn new(c_in: usize, c_out: usize, (freq_pool, time_pool): (usize, usize), vb: VarBuilder) -> Result<Self> {
+        let cfg = candle_nn::Conv2dConfig { padding: 1, ..Default::default() };
+        let conv = conv2d(c_in, c_out, 3, cfg, vb.pp("conv"))?;
+        let bn = batch_norm(c_out, candle_nn::BatchNormConfig { eps: 1e-5, ..Default::default() }, vb.pp("bn"))?;
+        Ok(Self { conv, bn, freq_pool, time_pool })
+    }
+
+    fn forward_t(&self, xs: &Tensor, train: bool) -> Result<Tensor> {
+        let xs = self.conv.forward(xs)?;
+        let xs = self.bn.forward_t(&xs, train)?.relu()?;
+        xs.max_pool2d((self.freq_pool, self.time_pool))
+    }
+}
+
+/// What one forward pass yields.
+#[derive(Debug)]
+pub struct Output {
+    /// Raw class logits `[batch, n_classes]`; `sigmoid` gives independent per-class scores, so two
+    /// drums struck together can both score high.
+    pub logits: Tensor,
+    /// L2-normalised embedding `[batch, embed_dim]`; cosine distance between sounds.
+    pub embedding: Tensor,
+}
+
+/// The Drumsort classifier network.
+#[derive(Debug)]
+pub struct DrumNet {
+    cfg: Config,
+    blocks: Vec<ConvBlock>,
+    gru: GRU,
+    embed: Linear,
+    head: Linear,
+}
+
+impl DrumNet {
+    /// Inputs shorter than this are padded with silence: the conv stack pools time by the
+    /// product of `time_pool` and needs at least one step left.
+    pub const MIN_FRAMES: usize = 4;
+
+    /// Builds the network; weight names come from `vb` (`block{i}.conv`, `block{i}.bn`, `gru`,
+    /// `embed`, `head`).
+    pub fn new(cfg: &Config, vb: VarBuilder) -> Result<Self> {
+        let n = cfg.channels.len();
+        if n == 0 || cfg.time_pool.len() != n || cfg.freq_pool.len() != n {
+            candle_core::bail!("model config needs one freq_pool and time_pool per conv block: {cfg:?}");
+        }
+        let mut blocks = Vec::new();
+        let mut c_in = 1;
+        for (i, &c_out) in cfg.channels.iter().enumerate() {
+            let pools = (cfg.freq_pool[i], cfg.time_pool[i]);
+            blocks.push(ConvBlock::new(c_in, c_out, pools, vb.pp(format!("block{i}")))?);
+            c_in = c_out;
+        }
+        let freq_out = cfg.n_mels / cfg.freq_pool.iter().product::<usize>().max(1);
+        if freq_out == 0 {
+            candle_core::bail!("{} mel bands cannot be pooled by {:?}", cfg.n_mels, cfg.freq_pool);
+        }
+        let gru = candle_nn::rnn::gru(c_in * freq_out, cfg.gru_hidden, GRUConfig::default(), vb.pp("gru"))?;
+        let embed = linear(2 * cfg.gru_hidden, cfg.embed_dim, vb.pp("embed"))?;
+        let head = linear(cfg.embed_dim, cfg.n_classes, vb.pp("head"))?;
+        Ok(Self { cfg: cfg.clone(), blocks, gru, embed, head })
+    }
+
+    /// The network's config.
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    /// Minimum input frames so every pooling stage keeps at least one time step.
+    pub fn min_frames(&self) -> usize {
+        self.cfg.time_pool.iter().product::<usize>().max(Self::MIN_FRAMES)
+    }
+
+    /// `xs`: `[batch, frames, n_mels]` log-mel. Returns logits and embeddings.
+    pub fn forward_t(&self, xs: &Tensor, train: bool) -> Result<Output> {
+        let (b, t, f) = xs.dims3()?;
+        if f != self.cfg.n_mels {
+            candle_core::bail!("expected {} mel bands, got {f}", self.cfg.n_mels);
+        }
+        let min = self.min_frames();
+        let xs = if t < min {
+            let pad = Tensor::full(self.cfg.pad_value, (b, min - t, f), xs.device())?.to_dtype(xs.dtype())?;
+            Tensor::cat(&[xs, &pad], 1)?
+        } else {
+            xs.clone()
+        };
+        let xs = ((xs - self.cfg.input_mean as f64)? / self.cfg.input_std as f64)?;
+        // [b, t, f] -> [b, 1, f, t]: frequency is the conv "height", time the "width".
+        let mut xs = xs.transpose(1, 2)?.unsqueeze(1)?;
+        for block in &self.blocks {
+            xs = block.forward_t(&xs, train)?;
+        }
+        // [b, c, f', t'] -> [b, t', c * f']
+        let (b, c, f2, t2) = xs.dims4()?;
+        let xs = xs.permute((0, 3, 1, 2))?.reshape((b, t2, c * f2))?;
+        let states = self.gru.seq(&xs)?;
+        let hs = Tensor::stack(&states.iter().map(|s| s.h.clone()).collect::<Vec<_>>(), 1)?; // [b, t', h]
+        let pooled = Tensor::cat(&[hs.mean(1)?, hs.max(1)?], D::Minus1)?; // [b, 2h]
+        let emb = self.embed.forward(&pooled)?;
+        let norm = emb.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-6, f64::MAX)?;
+        let embedding = emb.broadcast_div(&norm)?;
+        // No dropout: candle's CPU RNG cannot be seeded and training must be reproducible;
+        // augmentation and weight decay regularise instead.
+        let logits = self.head.forward(&emb.relu()?)?;
+        Ok(Output { logits, embedding })
+    }
+}
+
+/// Re-draws every randomly initialised variable of `varmap` from `rng` (uniform, same standard
+/// deviation as candle's initialiser drew), in name order. candle's CPU RNG cannot be seeded, so
+/// this is what makes training deterministic for a seed. Constant-initialised variables
+/// (batch-norm scale/shift and running statistics) are left alone.
+pub fn reseed_init(varmap: &candle_nn::VarMap, rng: &mut impl rand::Rng) -> Result<()> {
+    let data = varmap.data().lock().map_err(|_| candle_core::Error::Msg("varmap lock poisoned".into()))?;
+    let mut names: Vec<&String> = data.keys().collect();
+    names.sort();
+    for name in names {
+        let var = &data[name];
+        let values: Vec<f32> = var.flatten_all()?.to_vec1()?;
+        let n = values.len() as f32;
+        let mean = values.iter().sum::<f32>() / n;
+        let std = (values.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / n).sqrt();
+        if std < 1e-7 {
+            continue;
+        }
+        let bound = std * 3f32.sqrt();
+        let fresh: Vec<f32> = (0..values.len()).map(|_| rng.gen_range(-bound..bound)).collect();
+        var.set(&Tensor::from_vec(fresh, var.shape(), var.device())?)?;
+    }
+    Ok(())
+}
+
+/// Numerically stable binary cross-entropy on logits, averaged over every element:
+/// `max(x, 0) - x * t + ln(1 + exp(-|x|))`, optionally weighted per class (`[n_classes]`).
+pub fn bce_with_logits(logits: &Tensor, targets: &Tensor, class_weights: Option<&Tensor>) -> Result<Tensor> {
+    let loss = ((logits.relu()? - (logits * targets)?)? + (logits.abs()?.neg()?.exp()? + 1.0)?.log()?)?;
+    let loss = match class_weights {
+        Some(w) => loss.broadcast_mul(w)?,
+        None => loss,
+    };
+    loss.mean_all()
+}
+
+/// `1 / (1 + e^-x)` on plain floats, for turning logits into scores outside candle.
+pub fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// Convenience for callers holding plain data: the `[batch, frames, n_mels]` input tensor from
+/// equally long spectrograms.
+pub fn batch_tensor(frames: usize, n_mels: usize, data: Vec<f32>, device: &candle_core::Device) -> Result<Tensor> {
+    let b = data.len() / (frames * n_mels).max(1);
+    Tensor::from_vec(data, (b, frames, n_mels), device)?.to_dtype(DType::F32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::Device;
+    use candle_nn::{Optimizer, VarMap};
+
+    fn net(varmap: &VarMap) -> DrumNet {
+        let vb = VarBuilder::from_varmap(varmap, DType::F32, &Device::Cpu);
+        DrumNet::new(&Config::default(), vb).unwrap()
+    }
+
+    #[test]
+    fn forward_shapes_for_any_length() {
+        let varmap = VarMap::new();
+        let net = net(&varmap);
+        for t in [1, 3, 4, 9, 50, 173] {
+            let xs = Tensor::randn(-6f32, 3.0, (2, t, 64), &Device::Cpu).unwrap();
+            let out = net.forward_t(&xs, false).unwrap();
+            assert_eq!(out.logits.dims(), &[2, DrumClass::COUNT], "t={t}");
+            assert_eq!(out.embedding.dims(), &[2, 64]);
+            let norms: Vec<f32> = out.embedding.sqr().unwrap().sum(1).unwrap().to_vec1().unwrap();
+            assert!(norms.iter().all(|n| (n - 1.0).abs() < 1e-3), "embedding not unit length: {norms:?}");
+        }
+    }
+
+    #[test]
+    fn parameter_count_is_small() {
+        let varmap = VarMap::new();
+        let _net = net(&varmap);
+        let n: usize = varmap.all_vars().iter().map(|v| v.elem_count()).sum();
+        assert!(n * 4 < 2_000_000, "{n} parameters is more than 2 MB of f32 weights");
+    }
+
+    #[test]
+    fn bce_matches_reference_and_is_stable() {
+        let logits = Tensor::new(&[[0.0f32, 2.0, -3.0, 80.0, -80.0]], &Device::Cpu).unwrap();
+        let targets = Tensor::new(&[[1.0f32, 0.0, 0.0, 1.0, 1.0]], &Device::Cpu).unwrap();
+        let got: f32 = bce_with_logits(&logits, &targets, None).unwrap().to_scalar().unwrap();
+        let reference: f32 = [(0.0f32, 1.0f32), (2.0, 0.0), (-3.0, 0.0), (80.0, 1.0), (-80.0, 1.0)]
+            .iter()
+            .map(|&(x, t)| {
+                let p = sigmoid(x) as f64;
+                -(t as f64 * p.max(1e-300).ln() + (1.0 - t as f64) * (1.0 - p).max(1e-300).ln()) as f32
+            })
+            .sum::<f32>()
+            / 5.0;
+        assert!(got.is_finite());
+        assert!((got - reference).abs() < 1e-3, "{got} vs {reference}");
+    }
+
+    #[test]
+    fn short_overfit_drives_loss_down() {
+        let varmap = VarMap::new();
+        let net = net(&varmap);
+        let dev = Device::Cpu;
+        // Four synthetic "classes": energy in different mel regions.
+        let (b, t, f) = (8, 20, 64);
+        let mut data = vec![-10f32; b * t * f];
+        let mut targets = vec![0f32; b * DrumClass::COUNT];
+        for i in 0..b {
+            let class = i % 4;
+            for frame in 0..t {
+                for band in class * 16..class * 16 + 16 {
+                    data[(i * t + frame) * f + band] = 2.0 - frame as f32 * 0.2;
+                }
+            }
+            targets[i * DrumClass::COUNT + class] = 1.0;
+        }
+        let xs = Tensor::from_vec(data, (b, t, f), &dev).unwrap();
+        let ys = Tensor::from_vec(targets, (b, DrumClass::COUNT), &dev).unwrap();
+        let mut opt = candle_nn::AdamW::new(varmap.all_vars(), candle_nn::ParamsAdamW { lr: 3e-3, ..Default::default() }).unwrap();
+        let loss_at = |net: &DrumNet| -> f32 {
+            let out = net.forward_t(&xs, false).unwrap();
+            bce_with_logits(&out.logits, &ys, None).unwrap().to_scalar().unwrap()
+        };
+        let first = loss_at(&net);
+        for _ in 0..40 {
+            let out = net.forward_t(&xs, true).unwrap();
+            let loss = bce_with_logits(&out.logits, &ys, None).unwrap();
+            opt.backward_step(&loss).unwrap();
+        }
+        let last = loss_at(&net);
+        assert!(last < first * 0.3, "loss went from {first} to {last}");
+    }
+
+    #[test]
+    fn save_load_round_trip_gives_identical_outputs() {
+        let varmap = VarMap::new();
+        let net1 = net(&varmap);
+        let xs = Tensor::randn(-6f32, 3.0, (4, 30, 64), &Device::Cpu).unwrap();
+        for _ in 0..3 {
+            net1.forward_t(&xs, true).unwrap();
+        }
+        // candle's BatchNorm updates the VarMap's own running-stat variables, so a save carries them.
+        let mean: Vec<f32> = varmap.data().lock().unwrap()["block0.bn.running_mean"].flatten_all().unwrap().to_vec1().unwrap();
+        assert!(mean.iter().any(|v| v.abs() > 1e-6), "running mean never left its initial zeros");
+        let path = std::env::temp_dir().join(format!("drumsort-model-rt-{}.safetensors", std::process::id()));
+        varmap.save(&path).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::remove_file(&path).ok();
+        let vb = VarBuilder::from_slice_safetensors(&bytes, DType::F32, &Device::Cpu).unwrap();
+        let net2 = DrumNet::new(&Config::default(), vb).unwrap();
+        let a = net1.forward_t(&xs, false).unwrap().logits;
+        let b = net2.forward_t(&xs, false).unwrap().logits;
+        let diff: f32 = (a - b).unwrap().abs().unwrap().max_all().unwrap().to_scalar().unwrap();
+        assert!(diff < 1e-5, "outputs differ by {diff} after a save/load round trip");
+    }
+}

@@ -1,0 +1,261 @@
+//! Training: class-balanced sampling, augmentation, two-drum mixtures, short onset crops, AdamW,
+//! per-epoch validation and best-checkpoint selection. `cargo xtask train` is a thin wrapper.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::{Optimizer, VarBuilder, VarMap};
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+
+use crate::augment;
+use crate::class::DrumClass;
+use crate::classifier::{prepare_features, Features};
+use crate::dataset::Clip;
+use crate::mel::{MelConfig, MelSpectrogram};
+use crate::metrics::{evaluate, Evaluation};
+use crate::model::{self, DrumNet};
+
+/// Hyper-parameters of a training run; serialised into the model's metadata.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TrainConfig {
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub lr: f64,
+    pub weight_decay: f64,
+    pub seed: u64,
+    /// Examples drawn per epoch (class-balanced, with replacement).
+    pub samples_per_epoch: usize,
+    /// Class sampling weight is `count^balance_power`: 0 = uniform over classes, 1 = as in data.
+    pub balance_power: f64,
+    /// Probability that a batch is made of short crops after the onset (the real-time window).
+    pub crop_prob: f64,
+    /// Shortest and longest crop, milliseconds.
+    pub crop_ms: (f32, f32),
+    /// Probability that a drum example is mixed with a second drum of another class (two labels).
+    pub mix_prob: f64,
+    /// Scales how often each augmentation applies (0 = none).
+    pub aug_strength: f32,
+    /// Seconds of audio after the onset the model sees.
+    pub analysis_seconds: f32,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            epochs: 40,
+            batch_size: 32,
+            lr: 2e-3,
+            weight_decay: 1e-3,
+            seed: 20261121,
+            samples_per_epoch: 2048,
+            balance_power: 0.5,
+            crop_prob: 0.3,
+            crop_ms: (30.0, 120.0),
+            mix_prob: 0.15,
+            aug_strength: 1.0,
+            analysis_seconds: 1.0,
+        }
+    }
+}
+
+/// Validation figures after one epoch.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct EpochReport {
+    pub epoch: usize,
+    pub train_loss: f64,
+    pub val: Evaluation,
+    /// Top-1 on the first 50 ms after each validation clip's onset.
+    pub val_crop50_top1: f64,
+    /// What checkpoints are ranked by: mean of top-1, macro-F1 and crop-50 top-1.
+    pub selection_score: f64,
+    pub seconds: f64,
+}
+
+/// The best checkpoint of a run.
+#[derive(Debug)]
+pub struct Trained {
+    /// Weights of the best epoch, ready for `candle_core::safetensors::save`.
+    pub tensors: HashMap<String, Tensor>,
+    pub model: model::Config,
+    pub best: EpochReport,
+    pub history: Vec<EpochReport>,
+}
+
+/// Mean and standard deviation of log-mel values over (a sample of) the clips: the model's input
+/// standardisation.
+fn input_stats(mel: &Arc<MelSpectrogram>, clips: &[Clip], analysis_seconds: f32) -> (f32, f32) {
+    let (mut sum, mut sq, mut n) = (0f64, 0f64, 0f64);
+    for clip in clips.iter().step_by((clips.len() / 200).max(1)) {
+        for &v in &prepare_features(mel, &clip.samples, analysis_seconds).data {
+            sum += v as f64;
+            sq += (v as f64) * (v as f64);
+            n += 1.0;
+        }
+    }
+    let mean = sum / n.max(1.0);
+    ((mean) as f32, ((sq / n.max(1.0) - mean * mean).max(1e-6)).sqrt() as f32)
+}
+
+/// One augmented example: features and a multi-hot target.
+fn make_example(
+    clips: &[Clip],
+    by_class: &[Vec<usize>],
+    idx: usize,
+    crop: Option<usize>,
+    cfg: &TrainConfig,
+    mel: &Arc<MelSpectrogram>,
+    rng: &mut ChaCha8Rng,
+) -> (Features, [f32; DrumClass::COUNT]) {
+    let sr = mel.config().sample_rate as f32;
+    let clip = &clips[idx];
+    let mut target = [0f32; DrumClass::COUNT];
+    target[clip.class.index()] = 1.0;
+    let mut audio = augment::random_chain(&clip.samples, sr, cfg.aug_strength, rng);
+    if clip.class.is_drum() && rng.gen_bool(cfg.mix_prob) {
+        let others: Vec<DrumClass> =
+            DrumClass::DRUMS.iter().copied().filter(|&c| c != clip.class && !by_class[c.index()].is_empty()).collect();
+        if let Some(&second) = others.choose(rng) {
+            let j = *by_class[second.index()].choose(rng).unwrap_or(&idx);
+            let b = augment::random_chain(&clips[j].samples, sr, cfg.aug_strength * 0.5, rng);
+            audio = augment::mix(&audio, &b, 10f32.powf(rng.gen_range(-9f32..0.0) / 20.0));
+            target[second.index()] = 1.0;
+        }
+    }
+    let seconds = match crop {
+        Some(n) => n as f32 / sr,
+        None => cfg.analysis_seconds,
+    };
+    (prepare_features(mel, &audio, seconds), target)
+}
+
+/// Stacks features into `[b, frames, n_mels]`, padding with `pad` to the longest (or to exactly
+/// `frames` when given).
+fn stack(feats: &[&Features], n_mels: usize, pad: f32, device: &Device) -> candle_core::Result<Tensor> {
+    let frames = feats.iter().map(|f| f.frames).max().unwrap_or(1).max(1);
+    let mut data = vec![pad; feats.len() * frames * n_mels];
+    for (i, f) in feats.iter().enumerate() {
+        let start = i * frames * n_mels;
+        let len = f.data.len().min(frames * n_mels);
+        data[start..start + len].copy_from_slice(&f.data[..len]);
+    }
+    Tensor::from_vec(data, (feats.len(), frames, n_mels), device)
+}
+
+/// Top-1 predictions for precomputed features, batched by length.
+fn predict_top1(net: &DrumNet, feats: &[Features], n_mels: usize, pad: f32) -> candle_core::Result<Vec<DrumClass>> {
+    let mut order: Vec<usize> = (0..feats.len()).collect();
+    order.sort_by_key(|&i| feats[i].frames);
+    let mut out = vec![DrumClass::Other; feats.len()];
+    for chunk in order.chunks(64) {
+        let refs: Vec<&Features> = chunk.iter().map(|&i| &feats[i]).collect();
+        let logits: Vec<Vec<f32>> = net.forward_t(&stack(&refs, n_mels, pad, &Device::Cpu)?, false)?.logits.to_vec2()?;
+        for (&i, l) in chunk.iter().zip(logits) {
+            let best = (0..l.len()).max_by(|&a, &b| l[a].total_cmp(&l[b])).unwrap_or(0);
+            out[i] = DrumClass::from_index(best).unwrap_or(DrumClass::Other);
+        }
+    }
+    Ok(out)
+}
+
+/// Trains a fresh network on `train`, validating on `val` after every epoch, and returns the
+/// best checkpoint. `on_epoch` sees each report as it is made; `on_step` gets (step, steps).
+pub fn train(
+    cfg: &TrainConfig,
+    mel_cfg: &MelConfig,
+    train: &[Clip],
+    val: &[Clip],
+    mut on_step: impl FnMut(usize, usize),
+    mut on_epoch: impl FnMut(&EpochReport),
+) -> candle_core::Result<Trained> {
+    let device = Device::Cpu;
+    let mel = Arc::new(MelSpectrogram::new(mel_cfg));
+    let (input_mean, input_std) = input_stats(&mel, train, cfg.analysis_seconds);
+    let model_cfg = model::Config { n_mels: mel_cfg.n_mels, input_mean, input_std, pad_value: mel_cfg.log_floor(), ..model::Config::default() };
+    let varmap = VarMap::new();
+    let net = DrumNet::new(&model_cfg, VarBuilder::from_varmap(&varmap, DType::F32, &device))?;
+    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+    model::reseed_init(&varmap, &mut rng)?;
+    let mut opt = candle_nn::AdamW::new(
+        varmap.all_vars(),
+        candle_nn::ParamsAdamW { lr: cfg.lr, weight_decay: cfg.weight_decay, ..Default::default() },
+    )?;
+
+    let mut by_class: Vec<Vec<usize>> = vec![Vec::new(); DrumClass::COUNT];
+    for (i, c) in train.iter().enumerate() {
+        by_class[c.class.index()].push(i);
+    }
+    let class_weights: Vec<f64> = by_class.iter().map(|v| (v.len() as f64).powf(cfg.balance_power) * (!v.is_empty() as u8 as f64)).collect();
+    let class_dist = rand::distributions::WeightedIndex::new(&class_weights).map_err(|e| candle_core::Error::Msg(format!("no training data: {e}")))?;
+
+    let val_truth: Vec<DrumClass> = val.iter().map(|c| c.class).collect();
+    let val_full: Vec<Features> = val.par_iter().map(|c| prepare_features(&mel, &c.samples, cfg.analysis_seconds)).collect();
+    let val_crop: Vec<Features> = val.par_iter().map(|c| prepare_features(&mel, &c.samples, 0.05)).collect();
+
+    let steps_per_epoch = cfg.samples_per_epoch.div_ceil(cfg.batch_size);
+    let total_steps = steps_per_epoch * cfg.epochs;
+    let sr = mel_cfg.sample_rate as f32;
+    let mut best: Option<(EpochReport, HashMap<String, Tensor>)> = None;
+    let mut history = Vec::new();
+    for epoch in 1..=cfg.epochs {
+        let started = Instant::now();
+        let mut loss_sum = 0f64;
+        for step in 0..steps_per_epoch {
+            // Cosine learning-rate decay over the whole run, after a one-epoch warm-up.
+            let global = (epoch - 1) * steps_per_epoch + step;
+            let warm = (global as f64 / steps_per_epoch as f64).min(1.0);
+            let cosine = 0.5 * (1.0 + (std::f64::consts::PI * global as f64 / total_steps as f64).cos());
+            opt.set_learning_rate(cfg.lr * warm.max(0.05) * (0.02 + 0.98 * cosine));
+
+            let crop = rng.gen_bool(cfg.crop_prob).then(|| (rng.gen_range(cfg.crop_ms.0..cfg.crop_ms.1) / 1000.0 * sr) as usize);
+            let picks: Vec<(usize, u64)> = (0..cfg.batch_size)
+                .map(|_| {
+                    let members = &by_class[rng.sample(&class_dist)];
+                    (members[rng.gen_range(0..members.len())], rng.gen())
+                })
+                .collect();
+            let examples: Vec<(Features, [f32; DrumClass::COUNT])> = picks
+                .par_iter()
+                .map(|&(idx, seed)| make_example(train, &by_class, idx, crop, cfg, &mel, &mut ChaCha8Rng::seed_from_u64(seed)))
+                .collect();
+            let refs: Vec<&Features> = examples.iter().map(|e| &e.0).collect();
+            let xs = stack(&refs, mel_cfg.n_mels, model_cfg.pad_value, &device)?;
+            let ys: Vec<f32> = examples.iter().flat_map(|e| e.1).collect();
+            let ys = Tensor::from_vec(ys, (examples.len(), DrumClass::COUNT), &device)?;
+            let out = net.forward_t(&xs, true)?;
+            let loss = model::bce_with_logits(&out.logits, &ys, None)?;
+            opt.backward_step(&loss)?;
+            loss_sum += loss.to_scalar::<f32>()? as f64;
+            on_step(global + 1, total_steps);
+        }
+        let val_eval = evaluate(&val_truth, &predict_top1(&net, &val_full, mel_cfg.n_mels, model_cfg.pad_value)?);
+        let crop_pred = predict_top1(&net, &val_crop, mel_cfg.n_mels, model_cfg.pad_value)?;
+        let crop_top1 = crop_pred.iter().zip(&val_truth).filter(|(p, t)| p == t).count() as f64 / val_truth.len().max(1) as f64;
+        let report = EpochReport {
+            epoch,
+            train_loss: loss_sum / steps_per_epoch as f64,
+            selection_score: (val_eval.top1 + val_eval.macro_f1 + crop_top1) / 3.0,
+            val: val_eval,
+            val_crop50_top1: crop_top1,
+            seconds: started.elapsed().as_secs_f64(),
+        };
+        on_epoch(&report);
+        if best.as_ref().is_none_or(|(b, _)| report.selection_score > b.selection_score) {
+            let snapshot = varmap
+                .data()
+                .lock()
+                .map_err(|_| candle_core::Error::Msg("varmap lock poisoned".into()))?
+                .iter()
+                .map(|(k, v)| Ok((k.clone(), v.as_tensor().copy()?)))
+                .collect::<candle_core::Result<HashMap<_, _>>>()?;
+            best = Some((report.clone(), snapshot));
+        }
+        history.push(report);
+    }
+    let (best, tensors) = best.ok_or_else(|| candle_core::Error::Msg("zero epochs".into()))?;
+    Ok(Trained { tensors, model: model_cfg, best, history })
+}

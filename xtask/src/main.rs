@@ -1,0 +1,47 @@
+//! Developer and release tasks: `cargo xtask <bundle|install|train|eval|bench>`.
+
+mod bundle;
+mod confusion_png;
+mod demo;
+mod eval;
+mod train;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "Drumsort developer tasks")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train the classifier and write assets/model/.
+    Train(train::TrainArgs),
+    /// Evaluate a model on a labelled folder.
+    Eval(eval::EvalArgs),
+    /// Write the synthesised demo one-shots to assets/demo/.
+    Demo,
+}
+
+/// Hex SHA-256 of some bytes (model versions).
+pub fn hex_sha256(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn main() -> Result<()> {
+    // `bundle` and `bundle-universal` belong to nice-plug-xtask, which parses its own arguments.
+    if std::env::args().nth(1).is_some_and(|a| bundle::handles(&a)) {
+        return bundle::run_nice_plug_xtask();
+    }
+    // Tasks read ../shared and write assets/ relative to the workspace root.
+    std::env::set_current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))?;
+    match Cli::parse().command {
+        Command::Train(args) => train::run(args),
+        Command::Eval(args) => eval::run(args),
+        Command::Demo => demo::write_all(std::path::Path::new("assets/demo")),
+    }
+}

@@ -1,0 +1,150 @@
+//! `cargo xtask train`: decode the labelled folders once, train, tune the reject threshold on
+//! validation, and write `assets/model/` (weights + metadata with the command, data hash and
+//! figures that produced them).
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use drumsort_core::classifier::{ModelMeta, Thresholds, META_FILE, WEIGHTS_FILE};
+use drumsort_core::dataset;
+use drumsort_core::decode::DecodeOptions;
+use drumsort_core::mel::MelConfig;
+use drumsort_core::train::{train, TrainConfig};
+use drumsort_core::DrumClass;
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// Options of `cargo xtask train`.
+#[derive(Debug, clap::Args)]
+pub struct TrainArgs {
+    /// Training folder of <class>/ subfolders.
+    #[arg(long, default_value = "../shared/drumdata/train")]
+    pub train: PathBuf,
+    /// Validation folder of <class>/ subfolders (epoch and threshold selection).
+    #[arg(long, default_value = "../shared/drumdata/val")]
+    pub val: PathBuf,
+    /// Where the weights and metadata go.
+    #[arg(long, default_value = "assets/model")]
+    pub out: PathBuf,
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    #[arg(long)]
+    pub seed: Option<u64>,
+    #[arg(long)]
+    pub samples_per_epoch: Option<usize>,
+}
+
+/// Decodes a labelled folder, printing what failed.
+pub fn load_folder(dir: &Path, opts: &DecodeOptions) -> Result<(Vec<dataset::Clip>, String)> {
+    let items = dataset::list_labelled(dir).with_context(|| format!("listing {}", dir.display()))?;
+    let t = Instant::now();
+    let (clips, failed) = dataset::load(&items, opts);
+    eprintln!("decoded {} of {} files under {} in {:.1} s", clips.len(), items.len(), dir.display(), t.elapsed().as_secs_f64());
+    for (path, err) in &failed {
+        eprintln!("  skipped {}: {err}", path.display());
+    }
+    Ok((clips, dataset::manifest_hash(dir, &items)))
+}
+
+pub fn run(args: TrainArgs) -> Result<()> {
+    let mut cfg = TrainConfig::default();
+    if let Some(e) = args.epochs {
+        cfg.epochs = e;
+    }
+    if let Some(s) = args.seed {
+        cfg.seed = s;
+    }
+    if let Some(n) = args.samples_per_epoch {
+        cfg.samples_per_epoch = n;
+    }
+    let mel_cfg = MelConfig::default();
+    // Decode a little more than the model sees, so time-shift augmentation has real audio.
+    let opts = DecodeOptions { target_rate: mel_cfg.sample_rate, max_seconds: cfg.analysis_seconds + 0.1, ..DecodeOptions::default() };
+    let (train_clips, train_hash) = load_folder(&args.train, &opts)?;
+    let (val_clips, val_hash) = load_folder(&args.val, &opts)?;
+    if train_clips.is_empty() || val_clips.is_empty() {
+        bail!("need decodable files in both {} and {}", args.train.display(), args.val.display());
+    }
+
+    let started = Instant::now();
+    let bar = ProgressBar::new(0);
+    bar.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} steps  {elapsed_precise} eta {eta}  {msg}")?);
+    let trained = train(
+        &cfg,
+        &mel_cfg,
+        &train_clips,
+        &val_clips,
+        |step, total| {
+            bar.set_length(total as u64);
+            bar.set_position(step as u64);
+        },
+        |r| {
+            // suspend() prints whether or not the bar is drawn (logs, CI, pipes).
+            bar.suspend(|| println!(
+                "epoch {:>3}  loss {:.4}  val top-1 {:.4}  macro-F1 {:.4}  crop-50ms top-1 {:.4}  ({:.0} s)",
+                r.epoch, r.train_loss, r.val.top1, r.val.macro_f1, r.val_crop50_top1, r.seconds
+            ));
+        },
+    )?;
+    bar.finish_and_clear();
+    println!("best epoch {} (selection score {:.4}) after {:.0} s", trained.best.epoch, trained.best.selection_score, started.elapsed().as_secs_f64());
+
+    std::fs::create_dir_all(&args.out)?;
+    let weights_path = args.out.join(WEIGHTS_FILE);
+    candle_core::safetensors::save(&trained.tensors, &weights_path)?;
+    let command = format!("cargo xtask train {}", std::env::args().skip(2).collect::<Vec<_>>().join(" "));
+    let mut meta = ModelMeta {
+        model_version: String::new(),
+        classes: DrumClass::ALL.iter().map(|c| c.as_str().to_string()).collect(),
+        model: trained.model.clone(),
+        features: mel_cfg,
+        analysis_seconds: cfg.analysis_seconds,
+        thresholds: Thresholds { reject_other: 0.0, multi_label: 0.5 },
+        training: serde_json::json!({
+            "command": command.trim_end(),
+            "config": cfg,
+            "train_dir": args.train,
+            "val_dir": args.val,
+            "train_manifest_sha256": train_hash,
+            "val_manifest_sha256": val_hash,
+            "train_files": train_clips.len(),
+            "val_files": val_clips.len(),
+            "best_epoch": trained.best.epoch,
+            "seconds": started.elapsed().as_secs_f64().round(),
+            "history": trained.history.iter().map(|r| serde_json::json!({
+                "epoch": r.epoch, "loss": r.train_loss, "val_top1": r.val.top1,
+                "val_macro_f1": r.val.macro_f1, "val_crop50_top1": r.val_crop50_top1,
+            })).collect::<Vec<_>>(),
+        }),
+        validation: serde_json::Value::Null,
+    };
+    let weights = std::fs::read(&weights_path)?;
+    meta.model_version = format!("drumsort-{}", &crate::hex_sha256(&weights)[..12]);
+
+    // Tune the reject threshold on validation with the saved weights, then record the figures
+    // exactly as `cargo xtask eval` will reproduce them.
+    let mut best = (f32::MIN, 0.0f32);
+    for t in (0..=12).map(|i| i as f32 * 0.05) {
+        meta.thresholds.reject_other = t;
+        let eval = crate::eval::evaluate_clips(&weights, &meta, &val_clips, None)?;
+        let score = (eval.top1 + eval.macro_f1) as f32;
+        if score > best.0 + 1e-6 {
+            best = (score, t);
+        }
+    }
+    meta.thresholds.reject_other = best.1;
+    let full = crate::eval::evaluate_clips(&weights, &meta, &val_clips, None)?;
+    let crop = crate::eval::evaluate_clips(&weights, &meta, &val_clips, Some(0.05))?;
+    println!("reject_other threshold {:.2}\n{full}\n50 ms crops: top-1 {:.4}  macro-F1 {:.4}", best.1, crop.top1, crop.macro_f1);
+    meta.validation = serde_json::json!({
+        "data": args.val,
+        "top1": full.top1,
+        "macro_f1": full.macro_f1,
+        "crop50_top1": crop.top1,
+        "crop50_macro_f1": crop.macro_f1,
+        "per_class_f1": full.per_class.iter().map(|m| (m.class.as_str().to_string(), serde_json::json!(m.f1))).collect::<serde_json::Map<_, _>>(),
+    });
+    std::fs::write(args.out.join(META_FILE), serde_json::to_string_pretty(&meta)? + "\n")?;
+    println!("wrote {} and {}", weights_path.display(), args.out.join(META_FILE).display());
+    Ok(())
+}
