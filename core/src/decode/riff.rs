@@ -1,0 +1,130 @@
+//! The lenient WAV chunk walker: a second chance for WAVs whose header symphonia's strict reader
+//! rejects (odd `fmt ` sizes, RIFF or data sizes that disagree with the file). Only the header is
+//! rebuilt; the audio data is still read from the original source.
+
+use std::io::{self, Read, Seek, SeekFrom};
+
+use symphonia::core::io::MediaSource;
+
+/// Chunks walked looking for `fmt ` and `data` before giving up on a WAV.
+const MAX_RIFF_CHUNKS: usize = 1024;
+
+/// Re-reads a WAV whose header symphonia's strict reader rejects: walks the chunks leniently
+/// (any `fmt ` size, RIFF and data sizes that disagree with the file), and if it finds integer
+/// or float PCM, presents the data behind a canonical 44/46-byte header. Only the header is
+/// rewritten; the data is read from the original source, so this stays cheap for huge files.
+pub(super) fn lenient_wav(mut src: Box<dyn MediaSource>) -> Option<Box<dyn MediaSource>> {
+    let file_len = src.byte_len()?;
+    let (mut pos, mut fmt, mut data) = (12u64, None::<Vec<u8>>, None::<(u64, u64)>);
+    for _ in 0..MAX_RIFF_CHUNKS {
+        if pos.checked_add(8)? > file_len || (fmt.is_some() && data.is_some()) {
+            break;
+        }
+        let mut hdr = [0u8; 8];
+        src.seek(SeekFrom::Start(pos)).ok()?;
+        src.read_exact(&mut hdr).ok()?;
+        let len = u64::from(u32::from_le_bytes([hdr[4], hdr[5], hdr[6], hdr[7]]));
+        let body = pos + 8;
+        match &hdr[..4] {
+            b"fmt " => {
+                let mut b = vec![0u8; len.min(64) as usize];
+                src.read_exact(&mut b).ok()?;
+                fmt = Some(b);
+            }
+            // A zero or oversized data length (streamed or cut-off files) means "to the end".
+            b"data" => data = Some((body, if len == 0 || len > file_len - body { file_len - body } else { len })),
+            _ => {}
+        }
+        pos = body + len + (len & 1);
+    }
+    let (fmt, (data_off, data_len)) = (fmt?, data?);
+    let u16_at = |i: usize| Some(u16::from_le_bytes([*fmt.get(i)?, *fmt.get(i + 1)?]));
+    let (mut tag, channels, block, bits) = (u16_at(0)?, u16_at(2)?, u16_at(12)?, u16_at(14)?);
+    let rate = u32::from(u16_at(4)?) | u32::from(u16_at(6)?) << 16;
+    if tag == 0xFFFE {
+        tag = u16_at(24)?; // WAVE_FORMAT_EXTENSIBLE: the sub-format GUID starts with the tag.
+    }
+    if channels == 0 || rate == 0 {
+        return None;
+    }
+    let width = if block > 0 && block % channels == 0 { block / channels } else { bits.div_ceil(8) };
+    if !matches!((tag, width), (1, 1..=4) | (3, 4 | 8)) {
+        return None;
+    }
+    let frame = u16::try_from(u32::from(channels) * u32::from(width)).ok()?;
+    let data_len = (data_len.min(u64::from(u32::MAX) - 64) / u64::from(frame)) * u64::from(frame);
+    if data_len == 0 {
+        return None;
+    }
+    // Canonical header: PCM fmt of 16 bytes, float fmt of 18 (with a zero cbSize).
+    let cb_size: &[u8] = if tag == 1 { &[] } else { &[0, 0] };
+    let fmt_len = 16 + cb_size.len() as u32;
+    let head = [
+        b"RIFF",
+        &(4 + 8 + fmt_len + 8 + data_len as u32).to_le_bytes()[..],
+        b"WAVEfmt ",
+        &fmt_len.to_le_bytes(),
+        &tag.to_le_bytes(),
+        &channels.to_le_bytes(),
+        &rate.to_le_bytes(),
+        &rate.saturating_mul(u32::from(frame)).to_le_bytes(),
+        &frame.to_le_bytes(),
+        &(width * 8).to_le_bytes(),
+        cb_size,
+        b"data",
+        &(data_len as u32).to_le_bytes(),
+    ]
+    .concat();
+    let len = head.len() as u64 + data_len;
+    Some(Box::new(Spliced { head, inner: src, data_off, len, pos: 0 }))
+}
+
+/// A rewritten header followed by a byte range of the original source, as one stream.
+struct Spliced {
+    head: Vec<u8>,
+    inner: Box<dyn MediaSource>,
+    /// Where the audio data starts in `inner`.
+    data_off: u64,
+    /// Total length: header plus data.
+    len: u64,
+    pos: u64,
+}
+
+impl Read for Spliced {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let head_len = self.head.len() as u64;
+        let want = buf.len().min(usize::try_from(self.len.saturating_sub(self.pos)).unwrap_or(usize::MAX));
+        let n = if self.pos < head_len {
+            let from = &self.head[self.pos as usize..];
+            let n = want.min(from.len());
+            buf[..n].copy_from_slice(&from[..n]);
+            n
+        } else {
+            self.inner.seek(SeekFrom::Start(self.data_off + (self.pos - head_len)))?;
+            self.inner.read(&mut buf[..want])?
+        };
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl Seek for Spliced {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        let target = match to {
+            SeekFrom::Start(p) => Some(p),
+            SeekFrom::End(d) => self.len.checked_add_signed(d),
+            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+        };
+        self.pos = target.ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "seek before start"))?;
+        Ok(self.pos)
+    }
+}
+
+impl MediaSource for Spliced {
+    fn is_seekable(&self) -> bool {
+        true
+    }
+    fn byte_len(&self) -> Option<u64> {
+        Some(self.len)
+    }
+}
