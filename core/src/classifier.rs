@@ -90,12 +90,15 @@ impl Prediction {
     }
 }
 
-/// The model input for audio that starts at an onset: its first `seconds`, peak-normalised (level
-/// is never a class cue), as log-mel. Training and inference both come through here.
+/// The model input for audio that starts at an onset: exactly `seconds` of it (cut, or padded
+/// with silence as a one-shot ends), peak-normalised (level is never a class cue), as log-mel.
+/// Training and inference both come through here, so a clip always reaches the network with the
+/// same length and padding, whatever it is batched with.
 pub fn prepare_features(mel: &Arc<MelSpectrogram>, samples: &[f32], seconds: f32) -> Features {
-    let max = ((seconds * mel.config().sample_rate as f32) as usize).max(1);
-    let mut clip = samples[..samples.len().min(max)].to_vec();
+    let len = ((seconds * mel.config().sample_rate as f32) as usize).max(1);
+    let mut clip = samples[..samples.len().min(len)].to_vec();
     crate::augment::normalise_peak(&mut clip);
+    clip.resize(len, 0.0);
     let data = mel.compute(&clip);
     Features { frames: data.len() / mel.config().n_mels, data }
 }
@@ -109,9 +112,23 @@ pub struct Classifier {
     device: Device,
 }
 
-/// Clips per forward pass: large enough to amortise per-op overhead, small enough to keep
-/// padding waste low once clips are sorted by length.
+/// Clips per forward pass: large enough to amortise per-op overhead, small enough that candle's
+/// im2col buffers stay in cache (measured: 32 beats 128 per clip).
 const BATCH: usize = 32;
+
+/// Indices of `feats` grouped into batches of at most `max` clips with equal frame counts.
+pub fn equal_length_batches(feats: &[Features], max: usize) -> Vec<Vec<usize>> {
+    let mut order: Vec<usize> = (0..feats.len()).collect();
+    order.sort_by_key(|&i| (feats[i].frames, i));
+    let mut out: Vec<Vec<usize>> = Vec::new();
+    for i in order {
+        match out.last_mut() {
+            Some(b) if b.len() < max && feats[b[0]].frames == feats[i].frames => b.push(i),
+            _ => out.push(vec![i]),
+        }
+    }
+    out
+}
 
 impl Classifier {
     /// Loads weights (safetensors bytes) and their metadata JSON.
@@ -159,33 +176,34 @@ impl Classifier {
         prepare_features(&self.mel, samples, self.meta.analysis_seconds)
     }
 
-    /// Runs the network over any number of clips, batched by similar length. Output order
+    /// Runs the network over any number of clips, batching clips of equal length (never padding
+    /// one clip to another's length, so a result does not depend on its batch). Output order
     /// matches input order.
     pub fn predict(&self, feats: &[Features]) -> Result<Vec<Prediction>> {
-        let mut order: Vec<usize> = (0..feats.len()).collect();
-        order.sort_by_key(|&i| feats[i].frames);
         let mut out: Vec<Option<Prediction>> = vec![None; feats.len()];
-        for chunk in order.chunks(BATCH) {
-            let preds = self.predict_batch(chunk.iter().map(|&i| &feats[i]))?;
-            for (&i, p) in chunk.iter().zip(preds) {
+        for group in equal_length_batches(feats, BATCH) {
+            let preds = self.predict_batch(&group.iter().map(|&i| &feats[i]).collect::<Vec<_>>())?;
+            for (&i, p) in group.iter().zip(preds) {
                 out[i] = Some(p);
             }
         }
         Ok(out.into_iter().flatten().collect())
     }
 
-    /// One forward pass; clips are padded with the silence floor to the longest one.
-    fn predict_batch<'a>(&self, feats: impl ExactSizeIterator<Item = &'a Features> + Clone) -> Result<Vec<Prediction>> {
+    /// The raw network on one batch of equally long clips.
+    pub fn forward(&self, feats: &[&Features]) -> Result<model::Output> {
         let n_mels = self.meta.features.n_mels;
-        let b = feats.len();
-        let frames = feats.clone().map(|f| f.frames).max().unwrap_or(1).max(1);
-        let mut data = vec![self.meta.model.pad_value; b * frames * n_mels];
-        for (i, f) in feats.enumerate() {
-            let start = i * frames * n_mels;
-            data[start..start + f.data.len()].copy_from_slice(&f.data);
+        let frames = feats.first().map_or(1, |f| f.frames);
+        if feats.iter().any(|f| f.frames != frames || f.data.len() != frames * n_mels) {
+            return Err(ModelError::Mismatch("a batch needs clips of equal length".into()));
         }
-        let xs = Tensor::from_vec(data, (b, frames, n_mels), &self.device)?;
-        let out = self.net.forward_t(&xs, false)?;
+        let data: Vec<f32> = feats.iter().flat_map(|f| f.data.iter().copied()).collect();
+        let xs = Tensor::from_vec(data, (feats.len(), frames, n_mels), &self.device)?;
+        Ok(self.net.forward(&xs)?)
+    }
+
+    fn predict_batch(&self, feats: &[&Features]) -> Result<Vec<Prediction>> {
+        let out = self.forward(feats)?;
         let logits: Vec<Vec<f32>> = out.logits.to_vec2()?;
         let embeddings: Vec<Vec<f32>> = out.embedding.to_vec2()?;
         Ok(logits.into_iter().zip(embeddings).map(|(l, e)| self.decide(&l, e)).collect())

@@ -5,8 +5,8 @@
 //! log-mel spectrograms `[batch, frames, n_mels]` of any length >= 1 frame; shorter inputs than
 //! [`DrumNet::MIN_FRAMES`] are padded with the silence floor inside `forward_t`.
 
-use candle_core::{DType, Module, ModuleT, Result, Tensor, D};
-use candle_nn::{batch_norm, conv2d, linear, rnn::GRUConfig, BatchNorm, Conv2d, Linear, VarBuilder, GRU, RNN};
+use candle_core::{DType, Module, Result, Tensor, D};
+use candle_nn::{conv2d, group_norm, linear, rnn::GRUConfig, Conv2d, GroupNorm, Linear, VarBuilder, GRU, RNN};
 
 use crate::class::DrumClass;
 
@@ -52,11 +52,18 @@ impl Default for Config {
     }
 }
 
-/// Conv 3x3 -> batch norm -> ReLU -> max-pool (`freq_pool` x `time_pool`).
+/// Channel groups of each conv block's group norm.
+const NORM_GROUPS: usize = 4;
+
+/// Conv 3x3 -> group norm -> ReLU -> max-pool (`freq_pool` x `time_pool`).
+///
+/// Group norm, not batch norm: its statistics are per clip, so a 30 ms onset window and a full
+/// one-shot are normalised the same way in training and at inference, whatever else is in the
+/// batch (batch norm's running averages, dominated by full clips, wrecked short windows).
 #[derive(Debug)]
 struct ConvBlock {
     conv: Conv2d,
-    bn: BatchNorm,
+    norm: GroupNorm,
     freq_pool: usize,
     time_pool: usize,
 }
@@ -65,13 +72,13 @@ impl ConvBlock {
     fn new(c_in: usize, c_out: usize, (freq_pool, time_pool): (usize, usize), vb: VarBuilder) -> Result<Self> {
         let cfg = candle_nn::Conv2dConfig { padding: 1, ..Default::default() };
         let conv = conv2d(c_in, c_out, 3, cfg, vb.pp("conv"))?;
-        let bn = batch_norm(c_out, candle_nn::BatchNormConfig { eps: 1e-5, ..Default::default() }, vb.pp("bn"))?;
-        Ok(Self { conv, bn, freq_pool, time_pool })
+        let norm = group_norm(NORM_GROUPS.min(c_out), c_out, 1e-5, vb.pp("norm"))?;
+        Ok(Self { conv, norm, freq_pool, time_pool })
     }
 
-    fn forward_t(&self, xs: &Tensor, train: bool) -> Result<Tensor> {
+    fn forward(&self, xs: &Tensor) -> Result<Tensor> {
         let xs = self.conv.forward(xs)?;
-        let xs = self.bn.forward_t(&xs, train)?.relu()?;
+        let xs = self.norm.forward(&xs)?.relu()?;
         xs.max_pool2d((self.freq_pool, self.time_pool))
     }
 }
@@ -135,8 +142,9 @@ impl DrumNet {
         self.cfg.time_pool.iter().product::<usize>().max(Self::MIN_FRAMES)
     }
 
-    /// `xs`: `[batch, frames, n_mels]` log-mel. Returns logits and embeddings.
-    pub fn forward_t(&self, xs: &Tensor, train: bool) -> Result<Output> {
+    /// `xs`: `[batch, frames, n_mels]` log-mel. Returns logits and embeddings. The same in
+    /// training and inference (no dropout, no batch statistics).
+    pub fn forward(&self, xs: &Tensor) -> Result<Output> {
         let (b, t, f) = xs.dims3()?;
         if f != self.cfg.n_mels {
             candle_core::bail!("expected {} mel bands, got {f}", self.cfg.n_mels);
@@ -152,7 +160,7 @@ impl DrumNet {
         // [b, t, f] -> [b, 1, f, t]: frequency is the conv "height", time the "width".
         let mut xs = xs.transpose(1, 2)?.unsqueeze(1)?;
         for block in &self.blocks {
-            xs = block.forward_t(&xs, train)?;
+            xs = block.forward(&xs)?;
         }
         // [b, c, f', t'] -> [b, t', c * f']
         let (b, c, f2, t2) = xs.dims4()?;
@@ -173,7 +181,7 @@ impl DrumNet {
 /// Re-draws every randomly initialised variable of `varmap` from `rng` (uniform, same standard
 /// deviation as candle's initialiser drew), in name order. candle's CPU RNG cannot be seeded, so
 /// this is what makes training deterministic for a seed. Constant-initialised variables
-/// (batch-norm scale/shift and running statistics) are left alone.
+/// (group-norm scale and shift) are left alone.
 pub fn reseed_init(varmap: &candle_nn::VarMap, rng: &mut impl rand::Rng) -> Result<()> {
     let data = varmap.data().lock().map_err(|_| candle_core::Error::Msg("varmap lock poisoned".into()))?;
     let mut names: Vec<&String> = data.keys().collect();
@@ -234,7 +242,7 @@ mod tests {
         let net = net(&varmap);
         for t in [1, 3, 4, 9, 50, 173] {
             let xs = Tensor::randn(-6f32, 3.0, (2, t, 64), &Device::Cpu).unwrap();
-            let out = net.forward_t(&xs, false).unwrap();
+            let out = net.forward(&xs).unwrap();
             assert_eq!(out.logits.dims(), &[2, DrumClass::COUNT], "t={t}");
             assert_eq!(out.embedding.dims(), &[2, 64]);
             let norms: Vec<f32> = out.embedding.sqr().unwrap().sum(1).unwrap().to_vec1().unwrap();
@@ -289,12 +297,12 @@ mod tests {
         let ys = Tensor::from_vec(targets, (b, DrumClass::COUNT), &dev).unwrap();
         let mut opt = candle_nn::AdamW::new(varmap.all_vars(), candle_nn::ParamsAdamW { lr: 3e-3, ..Default::default() }).unwrap();
         let loss_at = |net: &DrumNet| -> f32 {
-            let out = net.forward_t(&xs, false).unwrap();
+            let out = net.forward(&xs).unwrap();
             bce_with_logits(&out.logits, &ys, None).unwrap().to_scalar().unwrap()
         };
         let first = loss_at(&net);
         for _ in 0..40 {
-            let out = net.forward_t(&xs, true).unwrap();
+            let out = net.forward(&xs).unwrap();
             let loss = bce_with_logits(&out.logits, &ys, None).unwrap();
             opt.backward_step(&loss).unwrap();
         }
@@ -307,20 +315,14 @@ mod tests {
         let varmap = VarMap::new();
         let net1 = net(&varmap);
         let xs = Tensor::randn(-6f32, 3.0, (4, 30, 64), &Device::Cpu).unwrap();
-        for _ in 0..3 {
-            net1.forward_t(&xs, true).unwrap();
-        }
-        // candle's BatchNorm updates the VarMap's own running-stat variables, so a save carries them.
-        let mean: Vec<f32> = varmap.data().lock().unwrap()["block0.bn.running_mean"].flatten_all().unwrap().to_vec1().unwrap();
-        assert!(mean.iter().any(|v| v.abs() > 1e-6), "running mean never left its initial zeros");
         let path = std::env::temp_dir().join(format!("drumsort-model-rt-{}.safetensors", std::process::id()));
         varmap.save(&path).unwrap();
         let bytes = std::fs::read(&path).unwrap();
         std::fs::remove_file(&path).ok();
         let vb = VarBuilder::from_slice_safetensors(&bytes, DType::F32, &Device::Cpu).unwrap();
         let net2 = DrumNet::new(&Config::default(), vb).unwrap();
-        let a = net1.forward_t(&xs, false).unwrap().logits;
-        let b = net2.forward_t(&xs, false).unwrap().logits;
+        let a = net1.forward(&xs).unwrap().logits;
+        let b = net2.forward(&xs).unwrap().logits;
         let diff: f32 = (a - b).unwrap().abs().unwrap().max_all().unwrap().to_scalar().unwrap();
         assert!(diff < 1e-5, "outputs differ by {diff} after a save/load round trip");
     }
