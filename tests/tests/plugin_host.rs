@@ -13,8 +13,9 @@
 //! `assert_process_allocs` feature), which takes this test binary down with SIGABRT and
 //! "memory allocation of N bytes failed": that, too, is a failure of the plugin.
 //!
-//! The scanner tests are skipped when a scanner is not installed, unless `$DRUMSORT_REQUIRE_HOSTS`
-//! is set (CI sets it): `apt-get install --no-install-recommends qtractor ardour` on Debian 12.
+//! The scanner tests need the hosts' scanners and fail, saying how to install them, when they are
+//! missing: `apt-get install --no-install-recommends qtractor ardour` on Debian 12 (`.ci/run`
+//! does this).
 
 use std::ffi::CStr;
 use std::path::{Path, PathBuf};
@@ -353,28 +354,18 @@ fn clap_process_passes_audio_through_bit_exact() {
 // Real hosts' scanners
 // ---------------------------------------------------------------------------------------------
 
-/// The first existing path among `candidates`, or `None` when the test should be skipped.
+/// The first existing path among `candidates`.
 ///
 /// # Panics
 ///
-/// If none exists and `$DRUMSORT_REQUIRE_HOSTS` is set.
-fn scanner(candidates: &[&str], package: &str) -> Option<PathBuf> {
-    let found = candidates
-        .iter()
-        .map(PathBuf::from)
-        .find(|path| path.is_file());
-    if found.is_none() {
-        let message = format!(
-            "none of {candidates:?} exists: install it with \
+/// If none exists, with the package to install.
+fn scanner(candidates: &[&str], package: &str) -> PathBuf {
+    candidates.iter().map(PathBuf::from).find(|path| path.is_file()).unwrap_or_else(|| {
+        panic!(
+            "none of {candidates:?} exists: install the host with \
              `apt-get install --no-install-recommends {package}`"
-        );
-        assert!(
-            std::env::var_os("DRUMSORT_REQUIRE_HOSTS").is_none(),
-            "{message}"
-        );
-        eprintln!("SKIPPED (DRUMSORT_REQUIRE_HOSTS is unset): {message}");
-    }
-    found
+        )
+    })
 }
 
 /// A fresh directory under cargo's per-target scratch space, `target/tmp/`.
@@ -417,15 +408,13 @@ fn run(command: &mut Command) -> (bool, String) {
 
 #[test]
 fn qtractor_scans_the_clap_bundle() {
-    let Some(scan) = scanner(
+    let scan = scanner(
         &[
             "/usr/lib/x86_64-linux-gnu/qtractor/qtractor_plugin_scan",
             "/usr/lib/aarch64-linux-gnu/qtractor/qtractor_plugin_scan",
         ],
         "qtractor",
-    ) else {
-        return;
-    };
+    );
     let bundle = bundle(&scratch_dir("qtractor-scan"), true);
 
     // The scanner reads `<type>:<path>` lines on stdin and prints one line per plugin found:
@@ -465,15 +454,13 @@ fn qtractor_scans_the_clap_bundle() {
 
 #[test]
 fn ardour_scans_the_vst3_bundle() {
-    let Some(scan) = scanner(
+    let scan = scanner(
         &[
             "/usr/lib/ardour7/ardour-vst3-scanner",
             "/usr/lib/ardour8/ardour-vst3-scanner",
         ],
         "ardour",
-    ) else {
-        return;
-    };
+    );
     let dir = scratch_dir("ardour-scan");
     let bundle = bundle(&dir, false);
     let lib_dir = scan
