@@ -1,9 +1,11 @@
-//! Developer and release tasks: `cargo xtask <bundle|install|train|eval|bench>`.
+//! Developer and release tasks: `cargo xtask <bundle|install|train|eval|demo|bench>`.
 
+mod bench;
 mod bundle;
 mod confusion_png;
 mod demo;
 mod eval;
+mod install;
 mod train;
 
 use anyhow::Result;
@@ -18,12 +20,16 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Bundle the plugin (release) and copy it into ~/.clap and ~/.vst3.
+    Install,
     /// Train the classifier and write assets/model/.
     Train(train::TrainArgs),
     /// Evaluate a model on a labelled folder.
     Eval(eval::EvalArgs),
     /// Write the synthesised demo one-shots to assets/demo/.
     Demo,
+    /// Print throughput figures (decode, features, inference, end to end).
+    Bench(bench::BenchArgs),
 }
 
 /// Hex SHA-256 of some bytes (model versions).
@@ -40,8 +46,10 @@ fn main() -> Result<()> {
     // Tasks read ../shared and write assets/ relative to the workspace root.
     std::env::set_current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))?;
     match Cli::parse().command {
+        Command::Install => install::run(),
         Command::Train(args) => train::run(args),
         Command::Eval(args) => eval::run(args),
+        Command::Bench(args) => bench::run(args),
         Command::Demo => demo::write_all(std::path::Path::new("assets/demo")),
     }
 }
