@@ -179,10 +179,18 @@ impl Classifier {
     /// Runs the network over any number of clips, batching clips of equal length (never padding
     /// one clip to another's length, so a result does not depend on its batch). Output order
     /// matches input order.
+    ///
+    /// Batches run in parallel on rayon's pool: candle's small convolutions leave cores idle
+    /// otherwise.
     pub fn predict(&self, feats: &[Features]) -> Result<Vec<Prediction>> {
+        use rayon::prelude::*;
+        let groups = equal_length_batches(feats, BATCH);
+        let preds: Vec<Vec<Prediction>> = groups
+            .par_iter()
+            .map(|group| self.predict_batch(&group.iter().map(|&i| &feats[i]).collect::<Vec<_>>()))
+            .collect::<Result<_>>()?;
         let mut out: Vec<Option<Prediction>> = vec![None; feats.len()];
-        for group in equal_length_batches(feats, BATCH) {
-            let preds = self.predict_batch(&group.iter().map(|&i| &feats[i]).collect::<Vec<_>>())?;
+        for (group, preds) in groups.iter().zip(preds) {
             for (&i, p) in group.iter().zip(preds) {
                 out[i] = Some(p);
             }

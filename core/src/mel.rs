@@ -364,7 +364,7 @@ mod tests {
         let f0 = 3000.0;
         let x: Vec<f32> = (0..4410).map(|i| (std::f32::consts::TAU * f0 * i as f32 / 44_100.0).sin()).collect();
         let spec = mel.compute(&x);
-        let frame = &spec[10 * cfg.n_mels..11 * cfg.n_mels];
+        let frame = &spec[5 * cfg.n_mels..6 * cfg.n_mels];
         let best = frame.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap().0;
         let m = |b: usize| mel_to_hz(hz_to_mel(cfg.fmin) + (hz_to_mel(cfg.fmax) - hz_to_mel(cfg.fmin)) * (b + 1) as f32 / (cfg.n_mels + 1) as f32);
         assert!((m(best) - f0).abs() < 150.0, "peak band centre {} Hz", m(best));

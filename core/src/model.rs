@@ -178,24 +178,30 @@ impl DrumNet {
     }
 }
 
-/// Re-draws every randomly initialised variable of `varmap` from `rng` (uniform, same standard
-/// deviation as candle's initialiser drew), in name order. candle's CPU RNG cannot be seeded, so
-/// this is what makes training deterministic for a seed. Constant-initialised variables
-/// (group-norm scale and shift) are left alone.
+/// Re-draws every randomly initialised variable of `varmap` from `rng`, in name order, as
+/// uniform(-b, b) with `b = 1 / sqrt(fan_in)` (PyTorch's default for conv, linear and GRU
+/// layers; a bias takes the fan-in of its weight). candle's CPU RNG cannot be seeded, so this is
+/// what makes training deterministic for a seed. The bound depends only on shapes, never on the
+/// values candle drew. Constant-initialised variables (group-norm scale and shift) are left alone.
 pub fn reseed_init(varmap: &candle_nn::VarMap, rng: &mut impl rand::Rng) -> Result<()> {
     let data = varmap.data().lock().map_err(|_| candle_core::Error::Msg("varmap lock poisoned".into()))?;
     let mut names: Vec<&String> = data.keys().collect();
     names.sort();
+    let fan_in = |name: &str| -> Option<usize> {
+        let dims = data.get(name)?.dims().to_vec();
+        (dims.len() >= 2).then(|| dims[1..].iter().product())
+    };
     for name in names {
         let var = &data[name];
         let values: Vec<f32> = var.flatten_all()?.to_vec1()?;
-        let n = values.len() as f32;
-        let mean = values.iter().sum::<f32>() / n;
-        let std = (values.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / n).sqrt();
-        if std < 1e-7 {
-            continue;
+        if values.iter().all(|&v| v == values[0]) {
+            continue; // constant init: norm scale/shift
         }
-        let bound = std * 3f32.sqrt();
+        let fan = fan_in(name)
+            .or_else(|| fan_in(&name.replace("bias", "weight")))
+            .unwrap_or(values.len())
+            .max(1);
+        let bound = 1.0 / (fan as f32).sqrt();
         let fresh: Vec<f32> = (0..values.len()).map(|_| rng.gen_range(-bound..bound)).collect();
         var.set(&Tensor::from_vec(fresh, var.shape(), var.device())?)?;
     }

@@ -22,15 +22,20 @@ pub fn write(eval: &Evaluation, path: &Path) -> Result<()> {
         .margin(10)
         .x_label_area_size(90)
         .y_label_area_size(90)
-        .build_cartesian_2d(0..k, 0..k)?;
-    let name = |v: &i32| DrumClass::from_index(*v as usize).map_or(String::new(), |c| c.as_str().to_string());
+        .build_cartesian_2d((0..k).into_segmented(), (0..k).into_segmented())?;
+    // Segmented axes put each label at the centre of its cell.
+    let name = |v: i32| DrumClass::from_index(v as usize).map_or(String::new(), |c| c.as_str().to_string());
+    let centre = |v: &SegmentValue<i32>| match v {
+        SegmentValue::CenterOf(i) => Some(*i),
+        _ => None,
+    };
     chart
         .configure_mesh()
         .disable_mesh()
         .x_labels(k as usize)
         .y_labels(k as usize)
-        .x_label_formatter(&name)
-        .y_label_formatter(&|v| name(&(k - 1 - v)))
+        .x_label_formatter(&|v| centre(v).map_or(String::new(), name))
+        .y_label_formatter(&|v| centre(v).map_or(String::new(), |i| name(k - 1 - i)))
         .x_desc("predicted")
         .y_desc("truth")
         .x_label_style(("sans-serif", 13).into_font().transform(FontTransform::Rotate90))
@@ -43,10 +48,13 @@ pub fn write(eval: &Evaluation, path: &Path) -> Result<()> {
             let y = k - 1 - t as i32;
             let shade = (255.0 * (1.0 - frac)) as u8;
             let colour = if t == p { RGBColor(shade, 255 - (255 - shade) / 3, shade) } else { RGBColor(255, shade, shade) };
-            chart.draw_series(std::iter::once(Rectangle::new([(p as i32, y), (p as i32 + 1, y + 1)], colour.filled())))?;
+            chart.draw_series(std::iter::once(Rectangle::new(
+                [(SegmentValue::Exact(p as i32), SegmentValue::Exact(y)), (SegmentValue::Exact(p as i32 + 1), SegmentValue::Exact(y + 1))],
+                colour.filled(),
+            )))?;
             if n > 0 {
                 let style = ("sans-serif", 14).into_font().color(if frac > 0.6 { &WHITE } else { &BLACK });
-                chart.draw_series(std::iter::once(Text::new(n.to_string(), (p as i32, y + 1), style)))?;
+                chart.draw_series(std::iter::once(Text::new(n.to_string(), (SegmentValue::CenterOf(p as i32), SegmentValue::CenterOf(y)), style)))?;
             }
         }
     }

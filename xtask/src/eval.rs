@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use drumsort_core::classifier::{Classifier, ModelMeta};
+use drumsort_core::classifier::{prepare_features, Classifier, ModelMeta};
 use drumsort_core::dataset::Clip;
 use drumsort_core::decode::DecodeOptions;
 use drumsort_core::metrics::{evaluate, Evaluation};
@@ -37,12 +37,13 @@ pub fn evaluate_clips(weights: &[u8], meta: &ModelMeta, clips: &[Clip], crop_sec
 }
 
 fn classify_and_score(classifier: &Classifier, clips: &[Clip], crop_seconds: Option<f32>) -> Result<Evaluation> {
-    let sr = classifier.meta().features.sample_rate as f32;
+    // A crop is what the real-time path sees: exactly that much audio after the onset, not
+    // padded out to the full analysis length.
     let feats: Vec<_> = clips
         .par_iter()
-        .map(|c| {
-            let n = crop_seconds.map_or(c.samples.len(), |s| ((s * sr) as usize).min(c.samples.len()));
-            classifier.features(&c.samples[..n])
+        .map(|c| match crop_seconds {
+            Some(s) => prepare_features(classifier.mel(), &c.samples, s),
+            None => classifier.features(&c.samples),
         })
         .collect();
     let preds = classifier.predict(&feats)?;
