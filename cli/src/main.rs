@@ -1,5 +1,6 @@
 //! `drumsort`: the command-line tool for whole drum-sample libraries.
 
+mod library;
 mod output;
 
 use std::path::PathBuf;
@@ -51,6 +52,13 @@ enum Command {
         #[arg(long)]
         model: Option<PathBuf>,
     },
+    /// Bring folders into the library index: new and changed files are analysed, moved ones
+    /// recognised, deleted ones marked missing. Ctrl-C keeps what is done; rerun to resume.
+    Scan(library::ScanArgs),
+    /// List indexed files with their class (user corrections win over the model).
+    List(library::ListArgs),
+    /// Set (or --clear) your own class for a sound; it survives moves and rescans.
+    Relabel(library::RelabelArgs),
 }
 
 /// Walks the inputs; problems become error records in the output.
@@ -224,5 +232,8 @@ fn main() -> Result<()> {
     match cli.command {
         Command::Info { paths, format, hidden } => info(&paths, format, hidden),
         Command::Classify { paths, format, hidden, model } => classify(&paths, format, hidden, model),
+        Command::Scan(args) => library::scan(args),
+        Command::List(args) => library::list(args),
+        Command::Relabel(args) => library::relabel(args),
     }
 }

@@ -1,14 +1,18 @@
-//! Drumsort core: decoding, features, the classifier model and its training, shared by the CLI,
-//! the plugin and the developer tasks. Depends on no plugin, GUI or CLI crate.
+//! Drumsort core: decoding, features, the classifier model and its training, the library index
+//! and hit detection, shared by the CLI, the plugin and the developer tasks. Depends on no
+//! plugin, GUI or CLI crate.
 
 pub mod analyse;
 pub mod augment;
 pub mod class;
-pub mod dataset;
 pub mod classifier;
+pub mod dataset;
+pub mod decode;
+pub mod index;
 pub mod mel;
 pub mod metrics;
 pub mod model;
+pub mod resample;
 pub mod synth;
 pub mod train;
 pub mod walk;
@@ -16,5 +20,3 @@ pub mod walk;
 pub mod shipped;
 
 pub use class::DrumClass;
-pub mod decode;
-pub mod resample;

@@ -31,7 +31,8 @@ pub struct DrumsortParams {}
 impl Plugin for Drumsort {
     const NAME: &'static str = "Drumsort";
     const VENDOR: &'static str = "Drumsort";
-    const URL: &'static str = env!("CARGO_PKG_REPOSITORY");
+    /// No public home page yet; hosts show this only in plugin info dialogs.
+    const URL: &'static str = "";
     /// No support address exists yet; hosts show this field only in plugin info dialogs.
     const EMAIL: &'static str = "";
     /// Hosts compare this against saved sessions, so it follows the crate version.
