@@ -1,5 +1,6 @@
 //! `drumsort`: the command-line tool for whole drum-sample libraries.
 
+mod hits;
 mod library;
 mod output;
 
@@ -59,6 +60,9 @@ enum Command {
     List(library::ListArgs),
     /// Set (or --clear) your own class for a sound; it survives moves and rescans.
     Relabel(library::RelabelArgs),
+    /// Label every hit of a drum track (kick, snare, hats, ...) with the plugin's real-time path
+    /// and write them as CSV, JSON or a MIDI file.
+    Hits(hits::HitsArgs),
 }
 
 /// Walks the inputs; problems become error records in the output.
@@ -235,5 +239,6 @@ fn main() -> Result<()> {
         Command::Scan(args) => library::scan(args),
         Command::List(args) => library::list(args),
         Command::Relabel(args) => library::relabel(args),
+        Command::Hits(args) => hits::run(args),
     }
 }

@@ -69,25 +69,27 @@ pub fn run(args: BenchArgs) -> Result<()> {
     let results = analyse_paths(&classifier, &files, |_| {});
     println!("end to end, in process     {}", rate(results.len(), t.elapsed().as_secs_f64()));
 
-    cold_process(&files, &args.data)?;
+    let exe = cold_process(&files, &args.data)?;
+    println!();
+    crate::bench_scan::scan_bench(&args.data, &args.model, Some(&exe))?;
     Ok(())
 }
 
 /// Runs the release `drumsort classify` binary over the folder: process start, model load,
-/// walk, decode, inference and JSON output, as a user would see it.
-fn cold_process(files: &[PathBuf], data: &Path) -> Result<()> {
+/// walk, decode, inference and JSON output, as a user would see it. Returns the binary's path.
+fn cold_process(files: &[PathBuf], data: &Path) -> Result<PathBuf> {
     let status = std::process::Command::new("cargo").args(["build", "--release", "-q", "-p", "drumsort"]).status()?;
     if !status.success() {
         bail!("building the drumsort binary failed");
     }
-    let exe = Path::new("target/release/drumsort");
+    let exe = PathBuf::from("target/release/drumsort");
     let t = Instant::now();
-    let out = std::process::Command::new(exe).args(["classify", "--format", "jsonl"]).arg(data).output()?;
+    let out = std::process::Command::new(&exe).args(["classify", "--format", "jsonl"]).arg(data).output()?;
     let secs = t.elapsed().as_secs_f64();
     if !out.status.success() {
         bail!("drumsort classify failed: {}", String::from_utf8_lossy(&out.stderr));
     }
     let lines = String::from_utf8_lossy(&out.stdout).lines().count();
     println!("drumsort classify, cold    {}  ({lines} records, {:.2} s wall)", rate(files.len(), secs), secs);
-    Ok(())
+    Ok(exe)
 }

@@ -1,11 +1,14 @@
 //! Developer and release tasks: `cargo xtask <bundle|install|train|eval|demo|bench>`.
 
 mod bench;
+mod bench_scan;
 mod bundle;
 mod confusion_png;
 mod demo;
 mod eval;
+mod eval_hits;
 mod install;
+mod performances;
 mod train;
 
 use anyhow::Result;
@@ -30,6 +33,10 @@ enum Command {
     Demo,
     /// Print throughput figures (decode, features, inference, end to end).
     Bench(bench::BenchArgs),
+    /// Write annotated drum tracks built from the validation one-shots (target/performances).
+    MakePerformances(performances::PerformancesArgs),
+    /// Score the hit path (onsets, classes, timing) on annotated drum tracks.
+    EvalHits(eval_hits::EvalHitsArgs),
 }
 
 /// Hex SHA-256 of some bytes (model versions).
@@ -51,5 +58,7 @@ fn main() -> Result<()> {
         Command::Eval(args) => eval::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Demo => demo::write_all(std::path::Path::new("assets/demo")),
+        Command::MakePerformances(args) => performances::run(args),
+        Command::EvalHits(args) => eval_hits::run(args),
     }
 }

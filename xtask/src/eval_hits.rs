@@ -1,0 +1,322 @@
+//! `cargo xtask eval-hits --data DIR`: how well the real-time hit path labels annotated drum
+//! tracks. DIR holds `NAME.wav` + `NAME.csv` (`time_s,class`) pairs, as `cargo xtask
+//! make-performances` writes them. Reports onset precision / recall / F1, per-class precision /
+//! recall / F1 (a hit's class counts when it matches an annotation of that class within the
+//! tolerance) and the timing error of matched onsets.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use drumsort_core::classifier::Classifier;
+use drumsort_core::decode::{decode_file, DecodeOptions};
+use drumsort_core::hits::{label_track, HitConfig};
+use drumsort_core::onset::{OnsetConfig, OnsetDetector};
+use drumsort_core::DrumClass;
+use serde::Serialize;
+
+/// Annotations closer than this are one onset (sounds struck together), seconds.
+const SAME_ONSET_S: f64 = 0.005;
+
+/// Options of `cargo xtask eval-hits`.
+#[derive(Debug, clap::Args)]
+pub struct EvalHitsArgs {
+    /// Folder of NAME.wav + NAME.csv pairs.
+    #[arg(long, default_value = "target/performances")]
+    pub data: PathBuf,
+    /// A hit matches an annotation within this many milliseconds.
+    #[arg(long, default_value_t = 30.0)]
+    pub tolerance_ms: f64,
+    /// Write the figures as JSON here.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// Model directory (drumsort.safetensors + drumsort.json).
+    #[arg(long, default_value = "assets/model")]
+    pub model: PathBuf,
+    /// Lookahead of the hit path, milliseconds.
+    #[arg(long, default_value_t = 50.0)]
+    pub lookahead_ms: f32,
+    /// Onset sensitivity 0..=1.
+    #[arg(long, default_value_t = 0.5)]
+    pub sensitivity: f32,
+    /// Host block size, samples.
+    #[arg(long, default_value_t = 512)]
+    pub block: usize,
+    /// Score the onset detector alone (no model needed; per-class figures are skipped).
+    #[arg(long)]
+    pub onsets_only: bool,
+    /// Also list each track's missed annotations and extra onsets.
+    #[arg(long)]
+    pub details: bool,
+}
+
+/// Precision, recall and F1 from counts.
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct Score {
+    pub tp: usize,
+    pub fp: usize,
+    #[serde(rename = "fn")]
+    pub fn_: usize,
+    pub precision: f64,
+    pub recall: f64,
+    pub f1: f64,
+}
+
+impl Score {
+    fn from_counts(tp: usize, fp: usize, fn_: usize) -> Self {
+        // With nothing found (or nothing to find), a score is perfect only if the other side is
+        // empty too.
+        let ratio = |a: usize, b: usize, other: usize| if b == 0 { f64::from(u8::from(other == 0)) } else { a as f64 / b as f64 };
+        let (precision, recall) = (ratio(tp, tp + fp, fn_), ratio(tp, tp + fn_, fp));
+        let f1 = if precision + recall > 0.0 { 2.0 * precision * recall / (precision + recall) } else { 0.0 };
+        Self { tp, fp, fn_, precision, recall, f1 }
+    }
+
+    fn add(&mut self, other: &Score) {
+        *self = Self::from_counts(self.tp + other.tp, self.fp + other.fp, self.fn_ + other.fn_);
+    }
+}
+
+/// Maximum matching of sorted `found` to sorted `truth` times, each pair at most `tol` apart:
+/// the earliest found time takes the earliest free annotation it reaches (optimal on a line).
+/// Returns the matched `(found index, truth index)` pairs.
+pub fn match_times(found: &[f64], truth: &[f64], tol: f64) -> Vec<(usize, usize)> {
+    let mut pairs = Vec::new();
+    let mut next = 0;
+    for (i, &f) in found.iter().enumerate() {
+        while next < truth.len() && truth[next] < f - tol {
+            next += 1;
+        }
+        if next < truth.len() && (truth[next] - f).abs() <= tol {
+            pairs.push((i, next));
+            next += 1;
+        }
+    }
+    pairs
+}
+
+/// Figures for one track.
+#[derive(Debug, Serialize)]
+struct TrackResult {
+    name: String,
+    onsets: Score,
+    /// `(found - truth)` of matched onsets, seconds.
+    #[serde(skip)]
+    errors: Vec<f64>,
+    per_class: BTreeMap<DrumClass, Score>,
+    /// Annotated onsets no hit matched, with their classes.
+    missed: Vec<(f64, Vec<DrumClass>)>,
+    /// Onsets found where nothing was annotated.
+    extra: Vec<f64>,
+}
+
+fn read_annotations(path: &Path) -> Result<Vec<(f64, DrumClass)>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate().skip(1) {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let (t, c) = line.split_once(',').with_context(|| format!("{}:{}: expected time_s,class", path.display(), i + 1))?;
+        let t: f64 = t.trim().parse().with_context(|| format!("{}:{}: bad time", path.display(), i + 1))?;
+        let c: DrumClass = c.trim().parse().with_context(|| format!("{}:{}", path.display(), i + 1))?;
+        out.push((t, c));
+    }
+    out.sort_by(|a, b| a.0.total_cmp(&b.0));
+    Ok(out)
+}
+
+/// Distinct onset times of sorted annotations (sounds within [`SAME_ONSET_S`] are one onset).
+fn onset_times(ann: &[(f64, DrumClass)]) -> Vec<f64> {
+    let mut out: Vec<f64> = Vec::new();
+    for &(t, _) in ann {
+        if out.last().is_none_or(|&l| t - l > SAME_ONSET_S) {
+            out.push(t);
+        }
+    }
+    out
+}
+
+fn score_track(name: String, truth: &[(f64, DrumClass)], found: &[(f64, Vec<DrumClass>)], tol: f64, classes: bool) -> TrackResult {
+    let truth_onsets = onset_times(truth);
+    let found_onsets: Vec<f64> = found.iter().map(|f| f.0).collect();
+    let pairs = match_times(&found_onsets, &truth_onsets, tol);
+    let onsets = Score::from_counts(pairs.len(), found_onsets.len() - pairs.len(), truth_onsets.len() - pairs.len());
+    let errors = pairs.iter().map(|&(f, t)| found_onsets[f] - truth_onsets[t]).collect();
+    let mut per_class = BTreeMap::new();
+    if classes {
+        for c in DrumClass::DRUMS {
+            let t: Vec<f64> = truth.iter().filter(|a| a.1 == c).map(|a| a.0).collect();
+            let f: Vec<f64> = found.iter().filter(|h| h.1.contains(&c)).map(|h| h.0).collect();
+            if t.is_empty() && f.is_empty() {
+                continue;
+            }
+            let n = match_times(&f, &t, tol).len();
+            per_class.insert(c, Score::from_counts(n, f.len() - n, t.len() - n));
+        }
+    }
+    let (mut truth_hit, mut found_hit) = (vec![false; truth_onsets.len()], vec![false; found_onsets.len()]);
+    for &(f, t) in &pairs {
+        found_hit[f] = true;
+        truth_hit[t] = true;
+    }
+    let missed = truth_onsets
+        .iter()
+        .zip(&truth_hit)
+        .filter(|(_, &hit)| !hit)
+        .map(|(&t, _)| (t, truth.iter().filter(|a| (a.0 - t).abs() <= SAME_ONSET_S).map(|a| a.1).collect()))
+        .collect();
+    let extra = found_onsets.iter().zip(&found_hit).filter(|(_, &hit)| !hit).map(|(&f, _)| f).collect();
+    TrackResult { name, onsets, errors, per_class, missed, extra }
+}
+
+/// The whole track, mono at `rate`, from its first sample.
+fn decode_track(path: &Path, rate: u32) -> Result<Vec<f32>> {
+    let opts = DecodeOptions { target_rate: rate, max_seconds: 600.0, pre_roll_s: 0.0, onset_search_s: 0.0 };
+    Ok(decode_file(path, &opts).with_context(|| format!("decoding {}", path.display()))?.samples)
+}
+
+pub fn run(args: EvalHitsArgs) -> Result<()> {
+    let mut pairs: Vec<(String, PathBuf, PathBuf)> = Vec::new();
+    for entry in std::fs::read_dir(&args.data).with_context(|| format!("reading {} (make it with `cargo xtask make-performances`)", args.data.display()))? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("wav")) {
+            let csv = path.with_extension("csv");
+            if csv.exists() {
+                let name = path.file_stem().unwrap_or_default().to_string_lossy().into_owned();
+                pairs.push((name, path, csv));
+            }
+        }
+    }
+    pairs.sort();
+    if pairs.is_empty() {
+        bail!("no NAME.wav + NAME.csv pairs in {} (make them with `cargo xtask make-performances`)", args.data.display());
+    }
+    let classifier = if args.onsets_only {
+        None
+    } else {
+        Some(Classifier::from_dir(&args.model).with_context(|| format!("loading model from {}", args.model.display()))?)
+    };
+    let rate = classifier.as_ref().map_or(44_100, |c| c.meta().features.sample_rate);
+    let cfg = HitConfig {
+        lookahead_s: args.lookahead_ms / 1000.0,
+        onset: OnsetConfig { sensitivity: args.sensitivity, ..OnsetConfig::default() },
+        ..HitConfig::default()
+    };
+    let tol = args.tolerance_ms / 1000.0;
+    let mut results = Vec::new();
+    for (name, wav, csv) in &pairs {
+        let truth = read_annotations(csv)?;
+        let audio = decode_track(wav, rate)?;
+        let found: Vec<(f64, Vec<DrumClass>)> = match &classifier {
+            Some(c) => label_track(c, &audio, rate, args.block, &cfg)?
+                .iter()
+                .map(|h| (h.seconds(rate), h.classes.iter().map(|x| x.0).collect()))
+                .collect(),
+            None => {
+                let mut det = OnsetDetector::new(rate, &cfg.onset);
+                let mut found = Vec::new();
+                for b in audio.chunks(args.block.max(1)).chain(std::iter::once(&vec![0.0; det.max_delay() + 1][..])) {
+                    det.process(b, |s, _| found.push((s as f64 / f64::from(rate), Vec::new())));
+                }
+                found
+            }
+        };
+        results.push(score_track(name.clone(), &truth, &found, tol, classifier.is_some()));
+    }
+    report(&args, classifier.as_ref(), &results)
+}
+
+fn report(args: &EvalHitsArgs, classifier: Option<&Classifier>, results: &[TrackResult]) -> Result<()> {
+    let mut onsets = Score::default();
+    let mut per_class: BTreeMap<DrumClass, Score> = BTreeMap::new();
+    let mut errors: Vec<f64> = Vec::new();
+    println!("{:<28} {:>6} {:>6} {:>6} {:>6} {:>6}", "track", "P", "R", "F1", "hits", "mean|dt|");
+    for r in results {
+        onsets.add(&r.onsets);
+        for (c, s) in &r.per_class {
+            per_class.entry(*c).or_default().add(s);
+        }
+        errors.extend(&r.errors);
+        let mean = r.errors.iter().map(|e| e.abs()).sum::<f64>() / r.errors.len().max(1) as f64;
+        println!("{:<28} {:>6.3} {:>6.3} {:>6.3} {:>6} {:>6.1}ms", r.name, r.onsets.precision, r.onsets.recall, r.onsets.f1, r.onsets.tp + r.onsets.fn_, mean * 1e3);
+        if args.details {
+            let missed: Vec<String> = r.missed.iter().map(|(t, c)| format!("{t:.3} {c:?}")).collect();
+            let extra: Vec<String> = r.extra.iter().map(|t| format!("{t:.3}")).collect();
+            println!("    missed: {}\n    extra:  {}", missed.join(", "), extra.join(", "));
+        }
+    }
+    let mut abs: Vec<f64> = errors.iter().map(|e| e.abs() * 1e3).collect();
+    abs.sort_by(f64::total_cmp);
+    let mean_abs = abs.iter().sum::<f64>() / abs.len().max(1) as f64;
+    let median_abs = abs.get(abs.len() / 2).copied().unwrap_or(0.0);
+    let mean_signed = errors.iter().sum::<f64>() * 1e3 / errors.len().max(1) as f64;
+    let model = classifier.map_or("(onsets only)".to_string(), |c| c.meta().model_version.clone());
+    println!(
+        "\nmodel {model}  lookahead {} ms  sensitivity {}  block {}  tolerance {} ms",
+        args.lookahead_ms, args.sensitivity, args.block, args.tolerance_ms
+    );
+    println!(
+        "onsets: P {:.4}  R {:.4}  F1 {:.4}  (tp {} fp {} fn {})",
+        onsets.precision, onsets.recall, onsets.f1, onsets.tp, onsets.fp, onsets.fn_
+    );
+    println!("timing: mean |error| {mean_abs:.2} ms  median |error| {median_abs:.2} ms  mean signed {mean_signed:+.2} ms");
+    if !per_class.is_empty() {
+        println!("\n{:<12} {:>7} {:>7} {:>7} {:>8}", "class", "P", "R", "F1", "support");
+        for (c, s) in &per_class {
+            println!("{:<12} {:>7.3} {:>7.3} {:>7.3} {:>8}", c.as_str(), s.precision, s.recall, s.f1, s.tp + s.fn_);
+        }
+    }
+    if let Some(path) = &args.json {
+        let json = serde_json::json!({
+            "model_version": model,
+            "data": args.data,
+            "tolerance_ms": args.tolerance_ms,
+            "lookahead_ms": args.lookahead_ms,
+            "sensitivity": args.sensitivity,
+            "block": args.block,
+            "onsets": onsets,
+            "timing_ms": { "mean_abs": mean_abs, "median_abs": median_abs, "mean_signed": mean_signed, "matched": errors.len() },
+            "per_class": per_class,
+            "tracks": results,
+        });
+        std::fs::write(path, serde_json::to_string_pretty(&json)? + "\n").with_context(|| format!("writing {}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matching_is_one_to_one_within_tolerance() {
+        let truth = [1.0, 1.1, 2.0, 3.0];
+        let found = [0.98, 1.02, 1.12, 2.5, 3.03];
+        // 0.98 takes 1.0, 1.02 cannot take 1.0 again but reaches nothing else within 30 ms...
+        let pairs = match_times(&found, &truth, 0.03);
+        assert_eq!(pairs, vec![(0, 0), (2, 1), (4, 3)]);
+        let s = Score::from_counts(pairs.len(), found.len() - pairs.len(), truth.len() - pairs.len());
+        assert_eq!((s.tp, s.fp, s.fn_), (3, 2, 1));
+        assert!((s.precision - 0.6).abs() < 1e-12 && (s.recall - 0.75).abs() < 1e-12);
+        // The greedy sweep finds the larger matching where nearest-first would not.
+        assert_eq!(match_times(&[1.0, 1.04], &[0.98, 1.02], 0.03).len(), 2);
+        // Nothing predicted for a class that was played: precision 0, not 1.
+        let none = Score::from_counts(0, 0, 5);
+        assert_eq!((none.precision, none.recall, none.f1), (0.0, 0.0, 0.0));
+        assert_eq!(Score::from_counts(0, 0, 0).f1, 1.0);
+    }
+
+    #[test]
+    fn simultaneous_annotations_are_one_onset_and_classes_score_separately() {
+        let truth = vec![(1.0, DrumClass::Kick), (1.0, DrumClass::ClosedHat), (1.5, DrumClass::Snare)];
+        let found = vec![(1.004, vec![DrumClass::Kick]), (1.51, vec![DrumClass::Snare, DrumClass::Clap])];
+        let r = score_track("t".into(), &truth, &found, 0.03, true);
+        assert_eq!((r.onsets.tp, r.onsets.fp, r.onsets.fn_), (2, 0, 0));
+        assert_eq!((r.per_class[&DrumClass::Kick].tp, r.per_class[&DrumClass::Kick].fn_), (1, 0));
+        assert_eq!(r.per_class[&DrumClass::ClosedHat].fn_, 1);
+        assert_eq!(r.per_class[&DrumClass::Clap].fp, 1);
+        assert!((r.errors[0] - 0.004).abs() < 1e-9 && (r.errors[1] - 0.01).abs() < 1e-9);
+    }
+}

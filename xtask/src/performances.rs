@@ -1,0 +1,557 @@
+//! `cargo xtask make-performances`: realistic drum tracks with exact annotations, built from the
+//! validation one-shots, as the development set of `cargo xtask eval-hits`.
+//!
+//! Each track picks a kit (one or a few samples per class from `val/`), a style and a tempo, and
+//! plays a groove with the things that make real playing hard to label: simultaneous hits (kick
+//! and hat, crash and kick), ghost notes and accents, humanised timing and swing, overlapping
+//! decays, open hats choked by the next hat, cymbal wash, fills; then a room reverb, bus
+//! compression, a tilt EQ and a little noise. Writes `NAME.wav` (mono, 44.1 kHz, 16-bit) and
+//! `NAME.csv` (`time_s,class`, one row per struck sound). Deterministic for a seed.
+//!
+//! The output is a derived copy of the dataset: it goes under `target/`, never into the
+//! repository.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use drumsort_core::augment::{normalise_peak, peak, reverb, Biquad};
+use drumsort_core::dataset;
+use drumsort_core::decode::DecodeOptions;
+use drumsort_core::DrumClass;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// Sample rate of the written tracks (the model's).
+const SR: u32 = 44_100;
+/// A one-shot whose envelope climbs back this much (dB) after its attack holds more than one
+/// event (an echo, a flam, a roll, a layered hit) and is left out: its annotation would be wrong.
+const RE_RISE_DB: f32 = 6.0;
+/// Longest one-shot used, seconds (crash and ride tails beyond it are faded out).
+const MAX_SHOT_S: f32 = 3.0;
+
+/// Options of `cargo xtask make-performances`.
+#[derive(Debug, clap::Args)]
+pub struct PerformancesArgs {
+    /// Folder of labelled one-shots (`<class>/` subfolders).
+    #[arg(long, default_value = "../shared/drumdata/val")]
+    pub val: PathBuf,
+    /// Where NAME.wav + NAME.csv go (keep it under target/: derived from the dataset).
+    #[arg(long, default_value = "target/performances")]
+    pub out: PathBuf,
+    /// Number of tracks.
+    #[arg(long, default_value_t = 12)]
+    pub n: usize,
+    /// Seed of everything random.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+/// Grooves the generator knows, each with its tempo range (bpm).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Style {
+    Rock,
+    Funk,
+    House,
+    DrumAndBass,
+    HipHop,
+    Latin,
+    Jazz,
+    Breakbeat,
+}
+
+impl Style {
+    const ALL: [Style; 8] = [Style::Rock, Style::Funk, Style::House, Style::DrumAndBass, Style::HipHop, Style::Latin, Style::Jazz, Style::Breakbeat];
+
+    fn tempo(self) -> (f32, f32) {
+        match self {
+            Style::Rock => (95.0, 140.0),
+            Style::Funk => (88.0, 112.0),
+            Style::House => (118.0, 128.0),
+            Style::DrumAndBass => (160.0, 170.0),
+            Style::HipHop => (80.0, 98.0),
+            Style::Latin => (95.0, 125.0),
+            Style::Jazz => (110.0, 170.0),
+            Style::Breakbeat => (95.0, 135.0),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Style::Rock => "rock",
+            Style::Funk => "funk",
+            Style::House => "house",
+            Style::DrumAndBass => "dnb",
+            Style::HipHop => "hiphop",
+            Style::Latin => "latin",
+            Style::Jazz => "jazz",
+            Style::Breakbeat => "breakbeat",
+        }
+    }
+}
+
+/// One struck sound of a groove: position in 16th notes from the bar start (fractional for
+/// swing and triplets), class, velocity 0..=1 and which of the kit's samples of that class.
+#[derive(Clone, Copy, Debug)]
+struct Note {
+    step: f32,
+    class: DrumClass,
+    velocity: f32,
+    variant: usize,
+}
+
+/// A decoded one-shot, tail faded, peak 1.
+#[derive(Debug)]
+struct Shot {
+    samples: Vec<f32>,
+    /// Where the hit is: the first sample within 20 dB of the peak. The decoder starts a file at
+    /// its first sample above -50 dBFS, and some files rise slowly from there (a mic'd tom's
+    /// pre-ring); a listener, and the annotation, put the hit where it gets loud.
+    attack: usize,
+}
+
+/// One-shots by class.
+type Library = BTreeMap<DrumClass, Vec<Arc<Shot>>>;
+
+pub fn run(args: PerformancesArgs) -> Result<()> {
+    if args.n == 0 {
+        bail!("--n must be at least 1");
+    }
+    let library = load_library(&args.val)?;
+    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    for i in 0..args.n {
+        let mut rng = ChaCha8Rng::seed_from_u64(args.seed.wrapping_mul(1_000_003).wrapping_add(i as u64));
+        let style = Style::ALL[i % Style::ALL.len()];
+        let (lo, hi) = style.tempo();
+        let bpm = rng.gen_range(lo..=hi).round();
+        let density = rng.gen_range(0.3f32..1.0);
+        let name = format!("{:02}_{}_{bpm:.0}bpm", i + 1, style.name());
+        let (audio, hits) = perform(style, bpm, density, &library, &mut rng);
+        write_track(&args.out, &name, &audio, &hits)?;
+        let classes: BTreeMap<&str, usize> = hits.iter().fold(BTreeMap::new(), |mut m, h| {
+            *m.entry(h.1.as_str()).or_default() += 1;
+            m
+        });
+        println!("{name}: {:.1} s, {} hits, density {density:.2}, {classes:?}", audio.len() as f32 / SR as f32, hits.len());
+    }
+    println!("wrote {} tracks to {}", args.n, args.out.display());
+    Ok(())
+}
+
+/// Decodes the drum one-shots of `dir`, fades their tails and keeps the clean ones: a sample
+/// whose loudest moment is late or whose level rises again after its attack is a roll, a flam,
+/// a swell or a loop, and would make the annotations wrong.
+fn load_library(dir: &Path) -> Result<Library> {
+    let items = dataset::list_labelled(dir).with_context(|| format!("listing {} (get the dataset into ../shared/drumdata)", dir.display()))?;
+    let items: Vec<_> = items.into_iter().filter(|(_, c)| c.is_drum()).collect();
+    let opts = DecodeOptions { target_rate: SR, max_seconds: MAX_SHOT_S, pre_roll_s: 0.0, ..DecodeOptions::default() };
+    let (clips, failed) = dataset::load(&items, &opts);
+    for (path, e) in &failed {
+        eprintln!("  skipped {}: {e}", path.display());
+    }
+    let mut library = Library::new();
+    let mut unclean: BTreeMap<DrumClass, usize> = BTreeMap::new();
+    for clip in clips {
+        let mut x = clip.samples;
+        if x.len() < 64 || !is_clean_one_shot(&x) {
+            *unclean.entry(clip.class).or_default() += 1;
+            continue;
+        }
+        fade_tail(&mut x);
+        normalise_peak(&mut x);
+        let attack = x.iter().position(|v| v.abs() >= 0.1).unwrap_or(0);
+        library.entry(clip.class).or_default().push(Arc::new(Shot { samples: x, attack }));
+    }
+    eprintln!("{} one-shots in {} classes; left out as rolls, swells or too short: {unclean:?}", library.values().map(Vec::len).sum::<usize>(), library.len());
+    for c in [DrumClass::Kick, DrumClass::Snare, DrumClass::ClosedHat] {
+        if !library.contains_key(&c) {
+            bail!("no usable {c} one-shots under {}", dir.display());
+        }
+    }
+    Ok(library)
+}
+
+/// True when the signal and its first difference (which follows the attacks of the upper
+/// frequencies, hidden under a kick's body in the plain signal) are each one event.
+fn is_clean_one_shot(x: &[f32]) -> bool {
+    let diff: Vec<f32> = x.windows(2).map(|w| w[1] - w[0]).collect();
+    one_event(x) && one_event(&diff)
+}
+
+/// True when the envelope (5 ms RMS, maximum over 25 ms) peaks within 60 ms of the start and,
+/// from 50 ms after the peak, never climbs back more than [`RE_RISE_DB`] above its lowest point
+/// since.
+fn one_event(x: &[f32]) -> bool {
+    let frame = (0.005 * SR as f32) as usize;
+    let rms: Vec<f32> = x.chunks(frame).map(|c| (c.iter().map(|v| v * v).sum::<f32>() / c.len() as f32).sqrt()).collect();
+    // Maximum over 25 ms, so the phase of a kick's 40 Hz tone does not look like a new hit.
+    let env: Vec<f32> = (0..rms.len()).map(|i| rms[i..(i + 5).min(rms.len())].iter().fold(0f32, |m, &v| m.max(v))).collect();
+    let (peak_at, &peak) = env.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap_or((0, &0.0));
+    if peak <= 0.0 || peak_at * frame > (0.06 * SR as f32) as usize {
+        return false;
+    }
+    // A clap's bursts re-rise within about 40 ms of its peak; a roll or a flam later.
+    let settle = peak_at + 10;
+    let mut low = env.get(settle).copied().unwrap_or(0.0);
+    for &e in env.iter().skip(settle) {
+        if e < peak * 1e-3 {
+            break; // the rest is below -60 dB: noise floor
+        }
+        low = low.min(e);
+        if e > low * 10f32.powf(RE_RISE_DB / 20.0) {
+            return false;
+        }
+    }
+    true
+}
+
+/// Fades the last 20 ms (or, if the file is cut off loud, the last 20%) out: a one-shot file
+/// that ends on a hard cut would add a click that is not a hit.
+fn fade_tail(x: &mut [f32]) {
+    let n = ((0.02 * SR as f32) as usize).max(x.len() / 5).min(x.len());
+    let len = x.len();
+    for (i, v) in x[len - n..].iter_mut().enumerate() {
+        *v *= 0.5 + 0.5 * (std::f32::consts::PI * i as f32 / n as f32).cos();
+    }
+}
+
+/// The notes of one bar of `style`. `bar` counts from 0, phrases are 4 bars; `density` 0..=1
+/// scales how many optional notes are played.
+fn bar_notes(style: Style, bar: usize, bars: usize, density: f32, rng: &mut ChaCha8Rng) -> Vec<Note> {
+    let mut out = Vec::new();
+    let mut add = |step: f32, class: DrumClass, velocity: f32| out.push(Note { step, class, velocity, variant: 0 });
+    let p = |prob: f32, rng: &mut ChaCha8Rng| rng.gen::<f32>() < prob;
+    let phrase_start = bar.is_multiple_of(4);
+    let fill = bar % 4 == 3 && bar + 1 < bars && p(0.6, rng);
+    let ghost = |rng: &mut ChaCha8Rng| rng.gen_range(0.10f32..0.25);
+    match style {
+        Style::Rock | Style::Breakbeat => {
+            let sixteenths = density > 0.7;
+            for s in 0..16 {
+                if s % 2 == 0 || sixteenths {
+                    add(s as f32, DrumClass::ClosedHat, if s % 4 == 0 { 0.8 } else if s % 2 == 0 { 0.6 } else { 0.35 });
+                }
+            }
+            let kicks: &[usize] = if style == Style::Rock { &[0, 8] } else { &[0, 6, 10] };
+            for &s in kicks {
+                add(s as f32, DrumClass::Kick, 0.9);
+            }
+            if p(0.5 * density, rng) {
+                add(if style == Style::Rock { 10.0 } else { 15.0 }, DrumClass::Kick, 0.75);
+            }
+            add(4.0, DrumClass::Snare, 0.9);
+            add(12.0, DrumClass::Snare, 0.95);
+            for s in [7, 9, 15] {
+                if p(0.35 * density, rng) {
+                    add(s as f32, DrumClass::Snare, ghost(rng));
+                }
+            }
+            if style == Style::Breakbeat && p(0.5, rng) {
+                add(14.0, DrumClass::OpenHat, 0.6);
+            }
+        }
+        Style::Funk => {
+            for s in 0..16 {
+                if s != 14 {
+                    add(s as f32, DrumClass::ClosedHat, if s % 4 == 0 { 0.75 } else if s % 2 == 0 { 0.55 } else { 0.3 });
+                }
+            }
+            add(14.0, DrumClass::OpenHat, 0.65);
+            for (s, prob) in [(0, 1.0), (3, 0.5), (6, 0.4), (10, 1.0), (11, 0.4)] {
+                if p(prob * (0.5 + density / 2.0), rng) {
+                    add(s as f32, DrumClass::Kick, 0.85);
+                }
+            }
+            add(4.0, DrumClass::Snare, 0.9);
+            add(12.0, DrumClass::Snare, 0.9);
+            for s in [2, 7, 9, 15] {
+                if p(0.6 * density, rng) {
+                    add(s as f32, DrumClass::Snare, ghost(rng));
+                }
+            }
+        }
+        Style::House => {
+            for s in [0, 4, 8, 12] {
+                add(s as f32, DrumClass::Kick, 0.95);
+            }
+            for s in [4, 12] {
+                add(s as f32, DrumClass::Clap, 0.85);
+                if p(0.4, rng) {
+                    add(s as f32, DrumClass::Snare, 0.6);
+                }
+            }
+            for s in [2, 6, 10, 14] {
+                add(s as f32, DrumClass::OpenHat, 0.6);
+            }
+            for s in [1, 3, 5, 7, 9, 11, 13, 15] {
+                if p(density, rng) {
+                    add(s as f32, DrumClass::Shaker, 0.35);
+                }
+            }
+        }
+        Style::DrumAndBass => {
+            let ride = bar % 8 >= 4;
+            for s in (0..16).step_by(2) {
+                add(s as f32, if ride { DrumClass::Ride } else { DrumClass::ClosedHat }, if s % 4 == 0 { 0.7 } else { 0.5 });
+            }
+            add(0.0, DrumClass::Kick, 0.95);
+            add(10.0, DrumClass::Kick, 0.9);
+            if p(0.5 * density, rng) {
+                add(7.0, DrumClass::Kick, 0.7);
+            }
+            add(4.0, DrumClass::Snare, 0.95);
+            add(12.0, DrumClass::Snare, 0.95);
+            if p(0.5 * density, rng) {
+                add(9.0, DrumClass::Snare, ghost(rng));
+            }
+        }
+        Style::HipHop => {
+            let swing = 0.35;
+            for s in 0..16 {
+                if s % 2 == 0 || p(density, rng) {
+                    let step = s as f32 + if s % 2 == 1 { swing } else { 0.0 };
+                    add(step, DrumClass::ClosedHat, if s % 2 == 0 { 0.6 } else { 0.35 });
+                }
+            }
+            add(0.0, DrumClass::Kick, 0.95);
+            add(10.0, DrumClass::Kick, 0.9);
+            if p(0.6, rng) {
+                add(3.0 + swing, DrumClass::Kick, 0.7);
+            }
+            add(4.0, DrumClass::Snare, 0.9);
+            add(12.0, DrumClass::Snare, 0.9);
+            if p(0.5 * density, rng) {
+                add(14.0, DrumClass::Rim, 0.5);
+            }
+            if p(0.3, rng) {
+                add(7.0 + swing, DrumClass::Shaker, 0.4);
+            }
+        }
+        Style::Latin => {
+            for s in [0, 3, 6, 10, 12] {
+                add(s as f32, DrumClass::Rim, 0.6);
+            }
+            for s in [0, 4, 8, 12] {
+                add(s as f32, DrumClass::Cowbell, if s == 0 { 0.7 } else { 0.5 });
+            }
+            for (s, v) in [(2, 0.6), (7, 0.7), (11, 0.6), (14, 0.8)] {
+                out.push(Note { step: s as f32, class: DrumClass::Perc, velocity: v, variant: s % 2 });
+            }
+            for s in 0..16 {
+                if p(density, rng) {
+                    out.push(Note { step: s as f32, class: DrumClass::Shaker, velocity: if s % 4 == 0 { 0.45 } else { 0.25 }, variant: 0 });
+                }
+            }
+            out.push(Note { step: 0.0, class: DrumClass::Kick, velocity: 0.85, variant: 0 });
+            out.push(Note { step: 8.0, class: DrumClass::Kick, velocity: 0.85, variant: 0 });
+        }
+        Style::Jazz => {
+            // Swung eighths: the "and" sits two thirds into the beat.
+            for step in [0.0, 4.0, 4.0 + 8.0 / 3.0, 8.0, 12.0, 12.0 + 8.0 / 3.0] {
+                add(step, DrumClass::Ride, if step % 4.0 == 0.0 { 0.7 } else { 0.5 });
+            }
+            add(4.0, DrumClass::ClosedHat, 0.5);
+            add(12.0, DrumClass::ClosedHat, 0.5);
+            for s in [0.0, 8.0] {
+                if p(0.5, rng) {
+                    add(s, DrumClass::Kick, 0.45);
+                }
+            }
+            for step in [2.0 + 4.0 / 3.0, 6.0 + 4.0 / 3.0, 10.0 + 4.0 / 3.0, 14.0 + 4.0 / 3.0] {
+                if p(0.4 * density, rng) {
+                    add(step, DrumClass::Snare, rng.gen_range(0.15f32..0.45));
+                }
+            }
+        }
+    }
+    if phrase_start {
+        // Crash with a kick on the one; it replaces the hat or ride there.
+        out.retain(|n| !(n.step == 0.0 && matches!(n.class, DrumClass::ClosedHat | DrumClass::Ride)));
+        out.push(Note { step: 0.0, class: DrumClass::Crash, velocity: 0.8, variant: 0 });
+        if !out.iter().any(|n| n.step == 0.0 && n.class == DrumClass::Kick) {
+            out.push(Note { step: 0.0, class: DrumClass::Kick, velocity: 0.9, variant: 0 });
+        }
+    }
+    if fill {
+        // The last beat (or two) becomes a tom fill in sixteenths, high tom to low.
+        let from = if rng.gen_bool(0.5) { 8 } else { 12 };
+        out.retain(|n| n.step < from as f32);
+        for (k, s) in (from..16).enumerate() {
+            let variant = k * 3 / (16 - from);
+            if s == from && rng.gen_bool(0.5) {
+                out.push(Note { step: s as f32, class: DrumClass::Snare, velocity: 0.8, variant: 0 });
+            } else {
+                out.push(Note { step: s as f32, class: DrumClass::Tom, velocity: rng.gen_range(0.6..0.9), variant });
+            }
+        }
+    }
+    out
+}
+
+/// Plays `style` for 8 to 16 bars with a kit drawn from `library`; returns the mastered mono
+/// track and its annotations `(time_s, class)`.
+fn perform(style: Style, bpm: f32, density: f32, library: &Library, rng: &mut ChaCha8Rng) -> (Vec<f32>, Vec<(f64, DrumClass)>) {
+    // The kit: up to three samples per class (toms and percussion use several).
+    let kit: BTreeMap<DrumClass, Vec<Arc<Shot>>> = library
+        .iter()
+        .map(|(&c, shots)| {
+            let k = if matches!(c, DrumClass::Tom | DrumClass::Perc) { 3 } else { 1 };
+            (c, shots.choose_multiple(rng, k).cloned().collect())
+        })
+        .collect();
+    // Mix balance per class, varied by +-3 dB per track.
+    let balance = |c: DrumClass, rng: &mut ChaCha8Rng| {
+        let base: f32 = match c {
+            DrumClass::Kick => 1.0,
+            DrumClass::Snare | DrumClass::Clap => 0.85,
+            DrumClass::Tom => 0.75,
+            DrumClass::ClosedHat | DrumClass::OpenHat | DrumClass::Shaker => 0.45,
+            DrumClass::Crash | DrumClass::Ride => 0.5,
+            _ => 0.6,
+        };
+        base * 10f32.powf(rng.gen_range(-3.0f32..3.0) / 20.0)
+    };
+    let gains: BTreeMap<DrumClass, f32> = DrumClass::DRUMS.iter().map(|&c| (c, balance(c, rng))).collect();
+
+    let step_s = 60.0 / f64::from(bpm) / 4.0;
+    let bars = rng.gen_range(8..=16);
+    let lead_in = 0.5;
+    // (time, class, velocity, sample)
+    let mut events: Vec<(f64, DrumClass, f32, Arc<Shot>)> = Vec::new();
+    for bar in 0..bars {
+        let notes = bar_notes(style, bar, bars, density, rng);
+        // One timing offset per step position: simultaneous notes stay simultaneous.
+        let mut offsets: BTreeMap<u32, f64> = BTreeMap::new();
+        for n in notes {
+            let Some(shots) = kit.get(&n.class).filter(|s| !s.is_empty()) else { continue };
+            let key = (n.step * 1000.0) as u32;
+            let offset = *offsets.entry(key).or_insert_with(|| (rng.gen_range(-0.004f64..0.004) + rng.gen_range(-0.004f64..0.004)) / 2.0);
+            let t = lead_in + (bar as f64 * 16.0 + f64::from(n.step)) * step_s + offset;
+            let velocity = (n.velocity * 10f32.powf(rng.gen_range(-2.0f32..2.0) / 20.0)).min(1.0);
+            events.push((t, n.class, velocity, Arc::clone(&shots[n.variant % shots.len()])));
+        }
+    }
+    events.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+
+    let len = ((lead_in + bars as f64 * 16.0 * step_s + 2.5) * f64::from(SR)) as usize;
+    let mut mix = vec![0.0f32; len];
+    for (i, (t, class, velocity, shot)) in events.iter().enumerate() {
+        // The shot's attack lands on the hit's time.
+        let at = ((t * f64::from(SR)).round() as usize).saturating_sub(shot.attack);
+        let mut x: Vec<f32> = shot.samples.clone();
+        // Hats choke: the next hat stops this one (15 ms fade).
+        if matches!(class, DrumClass::OpenHat | DrumClass::ClosedHat) {
+            if let Some(next) = events[i + 1..].iter().find(|e| matches!(e.1, DrumClass::OpenHat | DrumClass::ClosedHat) && e.0 > *t) {
+                let cut = ((next.0 - t) * f64::from(SR)) as usize + shot.attack;
+                let fade = (0.015 * SR as f32) as usize;
+                for (k, v) in x.iter_mut().enumerate().skip(cut) {
+                    *v *= (1.0 - (k - cut) as f32 / fade as f32).max(0.0);
+                }
+            }
+        }
+        // Soft strokes are a little darker as well as quieter (up to 6 dB less treble).
+        if *velocity < 0.5 {
+            Biquad::peaking(6_000.0, 0.5, -12.0 * (0.5 - velocity), SR as f32).process(&mut x);
+        }
+        let g = gains[class] * velocity;
+        for (m, v) in mix[at.min(len)..].iter_mut().zip(&x) {
+            *m += g * v;
+        }
+    }
+
+    // The room, the bus, the tone, the noise.
+    let mut y = reverb(&mix, rng.gen_range(0.25f32..0.8), rng.gen_range(0.06f32..0.18), SR as f32, rng);
+    normalise_peak(&mut y);
+    compress(&mut y, rng.gen_range(-18.0f32..-10.0), rng.gen_range(2.0f32..4.0));
+    Biquad::peaking(rng.gen_range(80.0f32..200.0), 0.8, rng.gen_range(-2.0f32..3.0), SR as f32).process(&mut y);
+    Biquad::peaking(rng.gen_range(4_000.0f32..10_000.0), 0.8, rng.gen_range(-3.0f32..2.0), SR as f32).process(&mut y);
+    let target = 10f32.powf(-1.0 / 20.0);
+    let g = target / peak(&y).max(1e-9);
+    let noise = 10f32.powf(rng.gen_range(-62.0f32..-52.0) / 20.0);
+    for v in y.iter_mut() {
+        *v = *v * g + noise * rng.gen_range(-1.0f32..1.0);
+    }
+    let hits = events.iter().map(|e| (e.0, e.1)).collect();
+    (y, hits)
+}
+
+/// A feed-forward bus compressor: peak envelope (5 ms attack, 120 ms release), `threshold_db`
+/// below full scale, `ratio`:1, and make-up gain back to the input's peak.
+fn compress(x: &mut [f32], threshold_db: f32, ratio: f32) {
+    let att = (-1.0 / (0.005 * SR as f32)).exp();
+    let rel = (-1.0 / (0.12 * SR as f32)).exp();
+    let mut env = 0.0f32;
+    let before = peak(x);
+    for v in x.iter_mut() {
+        let a = v.abs();
+        env = if a > env { att * env + (1.0 - att) * a } else { rel * env + (1.0 - rel) * a };
+        let db = 20.0 * env.max(1e-9).log10();
+        let over = (db - threshold_db).max(0.0);
+        *v *= 10f32.powf(-over * (1.0 - 1.0 / ratio) / 20.0);
+    }
+    let after = peak(x).max(1e-9);
+    x.iter_mut().for_each(|v| *v *= before / after);
+}
+
+fn write_track(dir: &Path, name: &str, audio: &[f32], hits: &[(f64, DrumClass)]) -> Result<()> {
+    let wav = dir.join(format!("{name}.wav"));
+    let spec = hound::WavSpec { channels: 1, sample_rate: SR, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    let mut w = hound::WavWriter::create(&wav, spec).with_context(|| format!("creating {}", wav.display()))?;
+    for v in audio {
+        w.write_sample((v.clamp(-1.0, 1.0) * 32_767.0).round() as i16)?;
+    }
+    w.finalize()?;
+    let mut csv = String::from("time_s,class\n");
+    for (t, c) in hits {
+        csv.push_str(&format!("{t:.6},{c}\n"));
+    }
+    let path = dir.join(format!("{name}.csv"));
+    std::fs::write(&path, csv).with_context(|| format!("writing {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decay(n: usize, tau: f32) -> Vec<f32> {
+        (0..n).map(|i| (-(i as f32) / tau).exp() * if i % 2 == 0 { 1.0 } else { -1.0 }).collect()
+    }
+
+    #[test]
+    fn clean_one_shots_pass_and_rolls_do_not() {
+        let shot = decay(20_000, 3_000.0);
+        assert!(is_clean_one_shot(&shot));
+        let mut roll = shot.clone();
+        for (i, v) in decay(10_000, 3_000.0).iter().enumerate() {
+            roll[8_000 + i] += v;
+        }
+        assert!(!is_clean_one_shot(&roll));
+        let swell: Vec<f32> = (0..20_000).map(|i| i as f32 / 20_000.0 * if i % 2 == 0 { 1.0 } else { -1.0 }).collect();
+        assert!(!is_clean_one_shot(&swell));
+    }
+
+    #[test]
+    fn every_style_keeps_simultaneous_hits_and_ghost_notes() {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        for style in Style::ALL {
+            let notes: Vec<Note> = (0..8).flat_map(|bar| bar_notes(style, bar, 8, 1.0, &mut rng)).collect();
+            assert!(notes.iter().any(|n| n.class == DrumClass::Kick), "{style:?}");
+            assert!(notes.iter().all(|n| (0.0..16.0).contains(&n.step) && (0.0..=1.0).contains(&n.velocity)), "{style:?}");
+        }
+        let funk: Vec<Note> = (0..8).flat_map(|bar| bar_notes(Style::Funk, bar, 8, 1.0, &mut rng)).collect();
+        assert!(funk.iter().any(|n| n.class == DrumClass::Snare && n.velocity < 0.3), "ghost notes");
+        assert!(funk.iter().any(|a| a.class == DrumClass::Kick && funk.iter().any(|b| b.class == DrumClass::ClosedHat && b.step == a.step)));
+    }
+
+    #[test]
+    fn compressor_keeps_peak_and_narrows_dynamics() {
+        let mut x: Vec<f32> = (0..44_100).map(|i| if i < 22_050 { 0.9 } else { 0.1 } * if i % 2 == 0 { 1.0 } else { -1.0 }).collect();
+        compress(&mut x, -12.0, 4.0);
+        assert!((peak(&x) - 0.9).abs() < 1e-3);
+        // Past the attack and the release, loud is much less than 19 dB above quiet.
+        let (loud, quiet) = (x[15_000].abs(), x[40_000].abs());
+        assert!(loud / quiet < 4.0, "{loud} / {quiet}");
+    }
+}
