@@ -179,8 +179,9 @@ impl DrumNet {
 }
 
 /// Re-draws every randomly initialised variable of `varmap` from `rng`, in name order, as
-/// uniform(-b, b) with `b = 1 / sqrt(fan_in)` (PyTorch's default for conv, linear and GRU
-/// layers; a bias takes the fan-in of its weight). candle's CPU RNG cannot be seeded, so this is
+/// uniform(-b, b): weights Kaiming-uniform for ReLU, `b = sqrt(6 / fan_in)` (the spread of
+/// candle's own Kaiming-normal default), biases `b = 1 / sqrt(fan_in)` of their weight, as
+/// candle draws them. candle's CPU RNG cannot be seeded, so this is
 /// what makes training deterministic for a seed. The bound depends only on shapes, never on the
 /// values candle drew. Constant-initialised variables (group-norm scale and shift) are left alone.
 pub fn reseed_init(varmap: &candle_nn::VarMap, rng: &mut impl rand::Rng) -> Result<()> {
@@ -197,11 +198,10 @@ pub fn reseed_init(varmap: &candle_nn::VarMap, rng: &mut impl rand::Rng) -> Resu
         if values.iter().all(|&v| v == values[0]) {
             continue; // constant init: norm scale/shift
         }
-        let fan = fan_in(name)
-            .or_else(|| fan_in(&name.replace("bias", "weight")))
-            .unwrap_or(values.len())
-            .max(1);
-        let bound = 1.0 / (fan as f32).sqrt();
+        let bound = match fan_in(name) {
+            Some(fan) => (6.0 / fan.max(1) as f32).sqrt(),
+            None => 1.0 / (fan_in(&name.replace("bias", "weight")).unwrap_or(values.len()).max(1) as f32).sqrt(),
+        };
         let fresh: Vec<f32> = (0..values.len()).map(|_| rng.gen_range(-bound..bound)).collect();
         var.set(&Tensor::from_vec(fresh, var.shape(), var.device())?)?;
     }

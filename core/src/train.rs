@@ -47,7 +47,7 @@ pub struct TrainConfig {
 impl Default for TrainConfig {
     fn default() -> Self {
         Self {
-            epochs: 30,
+            epochs: 14,
             batch_size: 32,
             lr: 2e-3,
             weight_decay: 1e-3,

@@ -143,7 +143,7 @@ fn corrections_survive_model_upgrades_edits_and_apply_before_a_scan() {
     let mut index = Index::open(&dir.join("db.sqlite")).unwrap();
 
     // Relabelled before it is ever scanned: stored by content, applied by the scan.
-    let pad = lib.join("sub/pad_14.wav");
+    let pad = lib.join("sub/keys_13.wav");
     assert!(matches!(index.set_correction(&pad, Some(DrumClass::Ride)).unwrap(), Relabelled::NotIndexed(_)));
     scan(&mut index, &lib, &c);
     assert_eq!(entry(&index, &pad).class(), Some(DrumClass::Ride));
