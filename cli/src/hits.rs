@@ -146,7 +146,8 @@ pub fn run(args: HitsArgs) -> Result<()> {
         onset: OnsetConfig { sensitivity: args.sensitivity, ..OnsetConfig::default() },
         ..HitConfig::default()
     };
-    let hits = label_track(&classifier, &decoded.samples, rate, args.block as usize, &cfg).context("classifying hits")?;
+    let hits =
+        label_track(&classifier, &decoded.samples, rate, args.block as usize, &cfg).context("classifying hits")?;
     let bytes = render(format, &hits, rate, decoded.info.onset_s)?;
     match &args.out {
         Some(path) => {
@@ -169,7 +170,15 @@ mod tests {
     use drumsort_core::DrumClass;
 
     fn args(out: Option<&str>, format: Option<HitsFormat>) -> HitsArgs {
-        HitsArgs { file: "x.wav".into(), format, out: out.map(PathBuf::from), lookahead_ms: 50.0, sensitivity: 0.5, block: 512, model: None }
+        HitsArgs {
+            file: "x.wav".into(),
+            format,
+            out: out.map(PathBuf::from),
+            lookahead_ms: 50.0,
+            sensitivity: 0.5,
+            block: 512,
+            model: None,
+        }
     }
 
     #[test]
@@ -183,10 +192,15 @@ mod tests {
 
     #[test]
     fn simultaneous_classes_are_separate_rows_at_the_same_time() {
-        let hits = vec![Hit { sample: 44_100, classes: vec![(DrumClass::Kick, 0.91), (DrumClass::ClosedHat, 0.62)], velocity: 99 }];
+        let hits = vec![Hit {
+            sample: 44_100,
+            classes: vec![(DrumClass::Kick, 0.91), (DrumClass::ClosedHat, 0.62)],
+            velocity: 99,
+        }];
         let csv = String::from_utf8(render(HitsFormat::Csv, &hits, 44_100, 0.5).unwrap()).unwrap();
         assert_eq!(csv, "time_s,class,velocity,confidence\n1.5000,kick,99,0.910\n1.5000,closed_hat,99,0.620\n");
-        let json: serde_json::Value = serde_json::from_slice(&render(HitsFormat::Json, &hits, 44_100, 0.0).unwrap()).unwrap();
+        let json: serde_json::Value =
+            serde_json::from_slice(&render(HitsFormat::Json, &hits, 44_100, 0.0).unwrap()).unwrap();
         assert_eq!(json[1], json!({ "time_s": 1.0, "class": "closed_hat", "velocity": 99, "confidence": 0.62 }));
     }
 

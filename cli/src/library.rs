@@ -8,7 +8,9 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use drumsort_core::analyse::CHUNK;
 use drumsort_core::classifier::{Classifier, ModelMeta, META_FILE};
-use drumsort_core::index::{Entry, Index, ListFilter, Phase, Progress, Relabelled, ScanModel, ScanOptions, ScanSummary, Status};
+use drumsort_core::index::{
+    Entry, Index, ListFilter, Phase, Progress, Relabelled, ScanModel, ScanOptions, ScanSummary, Status,
+};
 use drumsort_core::walk::WalkOptions;
 use drumsort_core::DrumClass;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -97,12 +99,15 @@ fn scan_model(dir: Option<&Path>) -> Result<ScanModel<'_>> {
     Ok(match dir {
         Some(dir) => {
             let meta_path = dir.join(META_FILE);
-            let text = std::fs::read_to_string(&meta_path).with_context(|| format!("reading {}", meta_path.display()))?;
-            let meta: ModelMeta = serde_json::from_str(&text).with_context(|| format!("parsing {}", meta_path.display()))?;
+            let text =
+                std::fs::read_to_string(&meta_path).with_context(|| format!("reading {}", meta_path.display()))?;
+            let meta: ModelMeta =
+                serde_json::from_str(&text).with_context(|| format!("parsing {}", meta_path.display()))?;
             ScanModel::lazy(meta.model_version, move || Classifier::from_dir(dir))
         }
         None => {
-            let meta: ModelMeta = serde_json::from_str(drumsort_core::shipped::META).context("the built-in model's metadata")?;
+            let meta: ModelMeta =
+                serde_json::from_str(drumsort_core::shipped::META).context("the built-in model's metadata")?;
             ScanModel::lazy(meta.model_version, Classifier::shipped)
         }
     })
@@ -248,8 +253,10 @@ fn record(e: &Entry) -> Map<String, Value> {
     };
     m.insert("confidence".into(), confidence);
     let scores = e.prediction.as_ref().map(|p| {
-        let s: Map<String, Value> =
-            DrumClass::ALL.iter().map(|c| (c.as_str().to_string(), json!(round4(f64::from(p.scores[c.index()]))))).collect();
+        let s: Map<String, Value> = DrumClass::ALL
+            .iter()
+            .map(|c| (c.as_str().to_string(), json!(round4(f64::from(p.scores[c.index()])))))
+            .collect();
         Value::Object(s)
     });
     m.insert("scores".into(), scores.unwrap_or(Value::Null));
@@ -287,7 +294,9 @@ pub fn list(args: ListArgs) -> Result<()> {
     });
     match listed.and_then(|()| Ok(printer.finish()?)) {
         // `drumsort list | head`: the reader has all it wants.
-        Err(e) if e.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) => return Ok(()),
+        Err(e) if e.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) => {
+            return Ok(())
+        }
         other => other?,
     }
     if n == 0 && index.roots()?.is_empty() {
@@ -300,7 +309,8 @@ pub fn list(args: ListArgs) -> Result<()> {
 pub fn relabel(args: RelabelArgs) -> Result<()> {
     let mut index = open(&args.db)?;
     let class = if args.clear { None } else { args.class };
-    let outcome = index.set_correction(&args.path, class).with_context(|| format!("relabelling {}", args.path.display()))?;
+    let outcome =
+        index.set_correction(&args.path, class).with_context(|| format!("relabelling {}", args.path.display()))?;
     let model_class = index.entry(&args.path)?.and_then(|e| e.prediction).map(|p| p.class);
     let (path, note) = match &outcome {
         Relabelled::Indexed(p) => (p, String::new()),

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use drumsort_core::analyse::{analyse_paths, Analysis, AnalyseError};
+use drumsort_core::analyse::{analyse_paths, AnalyseError, Analysis};
 use drumsort_core::classifier::Classifier;
 use drumsort_core::decode::{decode_file, DecodeOptions};
 use drumsort_core::walk::{walk, Found, WalkOptions};
@@ -148,7 +148,8 @@ fn info(paths: &[PathBuf], format: Format, hidden: bool) -> Result<()> {
         })
         .collect();
     bar.finish_and_clear();
-    let columns = vec!["path", "format", "codec", "sample_rate", "channels", "bits", "duration_s", "peak", "warnings", "error"];
+    let columns =
+        vec!["path", "format", "codec", "sample_rate", "channels", "bits", "duration_s", "peak", "warnings", "error"];
     let mut printer = Printer::new(format, columns);
     let mut failures = Vec::new();
     for (path, err) in problems {
@@ -170,8 +171,10 @@ fn classify_record(path: &std::path::Path, r: &Result<Analysis, AnalyseError>) -
     match r {
         Ok(a) => {
             let p = &a.prediction;
-            let scores: Map<String, Value> =
-                DrumClass::ALL.iter().map(|c| (c.as_str().to_string(), json!((p.scores[c.index()] * 1e4).round() / 1e4))).collect();
+            let scores: Map<String, Value> = DrumClass::ALL
+                .iter()
+                .map(|c| (c.as_str().to_string(), json!((p.scores[c.index()] * 1e4).round() / 1e4)))
+                .collect();
             let mut m = Map::new();
             m.insert("path".into(), json!(path_str(path)));
             m.insert("class".into(), json!(p.class.as_str()));

@@ -20,7 +20,8 @@ fn temp_dir(name: &str) -> PathBuf {
 }
 
 fn write_wav(path: &Path, samples: &[f32], rate: u32) {
-    let spec = hound::WavSpec { channels: 1, sample_rate: rate, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    let spec =
+        hound::WavSpec { channels: 1, sample_rate: rate, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
     let mut w = hound::WavWriter::create(path, spec).unwrap();
     for v in samples {
         w.write_sample((v * 32767.0) as i16).unwrap();
@@ -37,7 +38,11 @@ fn library(dir: &Path) -> (usize, usize) {
         write_wav(&dir.join(sub).join(format!("{}.wav", d.file_stem())), &d.render(44_100, 1), 44_100);
     }
     std::fs::write(dir.join("bad/empty.wav"), b"").unwrap();
-    std::fs::write(dir.join("bad/noise.wav"), (0..5000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect::<Vec<_>>()).unwrap();
+    std::fs::write(
+        dir.join("bad/noise.wav"),
+        (0..5000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect::<Vec<_>>(),
+    )
+    .unwrap();
     std::fs::write(dir.join("bad/notes.mp3"), b"this is a text file, not an mp3\n".repeat(50)).unwrap();
     // A WAV cut off in its header.
     let mut good = Vec::new();
@@ -50,7 +55,10 @@ fn library(dir: &Path) -> (usize, usize) {
 }
 
 fn jsonl(stdout: &[u8]) -> Vec<Value> {
-    String::from_utf8_lossy(stdout).lines().map(|l| serde_json::from_str(l).expect("each line is one JSON object")).collect()
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is one JSON object"))
+        .collect()
 }
 
 #[test]
@@ -81,7 +89,8 @@ fn classify_names_the_demo_sounds_and_reports_broken_files() {
     }
     let mut wrong = Vec::new();
     for d in Demo::ALL {
-        let r = records.iter().find(|r| r["path"].as_str().unwrap().ends_with(&format!("{}.wav", d.file_stem()))).unwrap();
+        let r =
+            records.iter().find(|r| r["path"].as_str().unwrap().ends_with(&format!("{}.wav", d.file_stem()))).unwrap();
         if r["class"] != d.class().as_str() {
             wrong.push(format!("{} ({}) classified {}", d.file_stem(), d.class(), r["class"]));
         }

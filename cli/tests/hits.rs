@@ -51,7 +51,8 @@ fn write_track(path: &Path) -> Vec<f64> {
             *o += gain * v;
         }
     }
-    let spec = hound::WavSpec { channels: 2, sample_rate: SR, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    let spec =
+        hound::WavSpec { channels: 2, sample_rate: SR, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
     let mut w = hound::WavWriter::create(path, spec).unwrap();
     for v in &x {
         let s = (v.clamp(-1.0, 1.0) * 32767.0) as i16;
@@ -111,7 +112,16 @@ fn json_holds_the_same_rows() {
     let wav = dir.join("groove.wav");
     let truth = write_track(&wav);
     let out_path = dir.join("hits.json");
-    run(&["hits", wav.to_str().unwrap(), "--out", out_path.to_str().unwrap(), "--lookahead-ms", "30", "--sensitivity", "0.5"]);
+    run(&[
+        "hits",
+        wav.to_str().unwrap(),
+        "--out",
+        out_path.to_str().unwrap(),
+        "--lookahead-ms",
+        "30",
+        "--sensitivity",
+        "0.5",
+    ]);
     let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&out_path).unwrap()).unwrap();
     let rows = json.as_array().expect("a JSON array");
     let mut times: Vec<f64> = rows.iter().map(|r| r["time_s"].as_f64().unwrap()).collect();

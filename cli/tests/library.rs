@@ -62,7 +62,8 @@ fn model_dir() -> &'static Path {
         if fits().is_none() {
             let tmp = temp_dir("model-tmp");
             let varmap = VarMap::new();
-            drumsort_core::model::DrumNet::new(&config, VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu)).unwrap();
+            drumsort_core::model::DrumNet::new(&config, VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu))
+                .unwrap();
             varmap.save(tmp.join(WEIGHTS_FILE)).unwrap();
             std::fs::write(tmp.join(META_FILE), &meta).unwrap();
             let _ = std::fs::remove_dir_all(&dir);
@@ -77,7 +78,12 @@ fn model_dir() -> &'static Path {
 }
 
 fn write_wav(path: &Path, samples: &[f32], gain: f32) {
-    let spec = hound::WavSpec { channels: 1, sample_rate: 44_100, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 44_100,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
     let mut w = hound::WavWriter::create(path, spec).unwrap();
     for v in samples {
         w.write_sample((v * gain * 32767.0) as i16).unwrap();
@@ -109,7 +115,16 @@ fn ok(out: Output) -> Output {
 
 /// Runs `drumsort scan --json` with the test model; returns the summary object and stderr.
 fn scan(db: &Path, root: &Path) -> (Value, String) {
-    let out = ok(drumsort().arg("scan").arg("--json").arg("--db").arg(db).arg("--model").arg(model_dir()).arg(root).output().unwrap());
+    let out = ok(drumsort()
+        .arg("scan")
+        .arg("--json")
+        .arg("--db")
+        .arg(db)
+        .arg("--model")
+        .arg(model_dir())
+        .arg(root)
+        .output()
+        .unwrap());
     let summary = serde_json::from_slice(&out.stdout).expect("scan --json prints one JSON object");
     (summary, String::from_utf8_lossy(&out.stderr).into_owned())
 }
@@ -120,7 +135,10 @@ fn counts(s: &Value, keys: &[&str]) -> Vec<u64> {
 
 fn list(db: &Path, extra: &[&str]) -> Vec<Value> {
     let out = ok(drumsort().args(["list", "--format", "jsonl"]).args(extra).arg("--db").arg(db).output().unwrap());
-    String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).expect("one JSON object per line")).collect()
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect()
 }
 
 fn record<'a>(records: &'a [Value], path: &Path) -> &'a Value {
@@ -231,7 +249,10 @@ fn corrections_survive_rescans_and_can_be_cleared() {
     let records = list(&db, &[]);
     for p in [snare.clone(), canon(&lib.join("copy of snare.wav"))] {
         let r = record(&records, &p);
-        assert_eq!((&r["class"], &r["corrected"], &r["confidence"]), (&Value::from(pick), &Value::from(true), &Value::from(1.0)));
+        assert_eq!(
+            (&r["class"], &r["corrected"], &r["confidence"]),
+            (&Value::from(pick), &Value::from(true), &Value::from(1.0))
+        );
     }
     ok(drumsort().arg("relabel").arg(&snare).arg("--clear").arg("--db").arg(&db).output().unwrap());
     let r = record(&list(&db, &[]), &snare).clone();
@@ -256,7 +277,10 @@ fn unreadable_files_are_listed_with_errors_in_every_format() {
     assert!(e.starts_with("not_audio:") || e.starts_with("corrupt:"), "{e}");
     assert!(errors[0]["class"].is_null());
 
-    let run = |format: &str| String::from_utf8(ok(drumsort().args(["list", "--format", format, "--db"]).arg(&db).output().unwrap()).stdout).unwrap();
+    let run = |format: &str| {
+        String::from_utf8(ok(drumsort().args(["list", "--format", format, "--db"]).arg(&db).output().unwrap()).stdout)
+            .unwrap()
+    };
     let json: Vec<Value> = serde_json::from_str(&run("json")).unwrap();
     assert_eq!(json.len(), n);
     let csv = run("csv");
@@ -273,7 +297,10 @@ fn unreadable_files_are_listed_with_errors_in_every_format() {
 
 /// Every file under `dir`: bytes and modification time.
 fn snapshot(dir: &Path) -> BTreeMap<PathBuf, (Vec<u8>, SystemTime)> {
-    walk_files(dir).into_iter().map(|p| (p.clone(), (std::fs::read(&p).unwrap(), std::fs::metadata(&p).unwrap().modified().unwrap()))).collect()
+    walk_files(dir)
+        .into_iter()
+        .map(|p| (p.clone(), (std::fs::read(&p).unwrap(), std::fs::metadata(&p).unwrap().modified().unwrap())))
+        .collect()
 }
 
 fn walk_files(dir: &Path) -> Vec<PathBuf> {
@@ -316,7 +343,8 @@ fn a_corrupt_index_is_moved_aside_and_a_fresh_one_works() {
     let (s, stderr) = scan(&db, &lib);
     assert!(stderr.contains("corrupt") && stderr.contains("moved it to"), "{stderr}");
     assert_eq!(s["new"].as_u64(), Some(n as u64));
-    let aside: Vec<PathBuf> = walk_files(&dir).into_iter().filter(|p| p.to_string_lossy().contains("library.sqlite.corrupt-")).collect();
+    let aside: Vec<PathBuf> =
+        walk_files(&dir).into_iter().filter(|p| p.to_string_lossy().contains("library.sqlite.corrupt-")).collect();
     assert_eq!(aside.len(), 1, "{aside:?}");
     assert_eq!(std::fs::read(&aside[0]).unwrap(), garbage, "the broken file is kept as it was");
     assert_eq!(list(&db, &[]).len(), n);
@@ -339,7 +367,8 @@ fn an_index_from_a_newer_drumsort_is_moved_aside() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("schema version 99") && stderr.contains("moved it to"), "{stderr}");
     assert!(out.stdout.is_empty(), "the fresh index is empty");
-    let aside: Vec<PathBuf> = walk_files(&dir).into_iter().filter(|p| p.to_string_lossy().contains("library.sqlite.future-")).collect();
+    let aside: Vec<PathBuf> =
+        walk_files(&dir).into_iter().filter(|p| p.to_string_lossy().contains("library.sqlite.future-")).collect();
     assert_eq!(aside.len(), 1);
     assert_eq!(std::fs::read(&aside[0]).unwrap(), bytes);
     std::fs::remove_dir_all(&dir).unwrap();
@@ -400,7 +429,11 @@ fn finish_and_check(db: &Path, lib: &Path, n: usize) {
     assert_eq!(s["new"].as_u64(), Some(0), "{s}");
     let records = list(db, &[]);
     assert_eq!(records.len(), n);
-    assert_eq!(records.iter().filter(|r| !r["error"].is_null()).count(), 1, "everything but the garbage file is analysed");
+    assert_eq!(
+        records.iter().filter(|r| !r["error"].is_null()).count(),
+        1,
+        "everything but the garbage file is analysed"
+    );
 }
 
 #[cfg(unix)]

@@ -7,7 +7,8 @@ use drumsort_core::DrumClass;
 
 #[test]
 fn shipped_metadata_matches_the_build() {
-    let meta: ModelMeta = serde_json::from_str(drumsort_core::shipped::META).expect("assets/model/drumsort.json parses");
+    let meta: ModelMeta =
+        serde_json::from_str(drumsort_core::shipped::META).expect("assets/model/drumsort.json parses");
     let names: Vec<&str> = DrumClass::ALL.iter().map(|c| c.as_str()).collect();
     assert_eq!(meta.classes, names, "label order must equal DrumClass::ALL");
     assert_eq!(meta.features, drumsort_core::mel::MelConfig::default(), "the model was trained on today's features");

@@ -68,7 +68,13 @@ impl Biquad {
 pub fn pitch_shift(x: &[f32], semitones: f32) -> Vec<f32> {
     let factor = 2f32.powf(semitones / 12.0);
     let n_out = ((x.len() as f32) / factor).floor() as usize;
-    let at = |i: isize| -> f32 { if i < 0 || i as usize >= x.len() { 0.0 } else { x[i as usize] } };
+    let at = |i: isize| -> f32 {
+        if i < 0 || i as usize >= x.len() {
+            0.0
+        } else {
+            x[i as usize]
+        }
+    };
     (0..n_out)
         .map(|j| {
             let pos = j as f32 * factor;
@@ -93,8 +99,10 @@ pub fn reverb(x: &[f32], rt60: f32, wet: f32, sr: f32, rng: &mut impl Rng) -> Ve
     let n = (x.len() + ir_len).next_power_of_two();
     let mut planner = FftPlanner::<f32>::new();
     let (fwd, inv) = (planner.plan_fft_forward(n), planner.plan_fft_inverse(n));
-    let mut a: Vec<Complex32> = x.iter().map(|&v| Complex32::new(v, 0.0)).chain(std::iter::repeat(Complex32::default())).take(n).collect();
-    let mut b: Vec<Complex32> = ir.iter().map(|&v| Complex32::new(v, 0.0)).chain(std::iter::repeat(Complex32::default())).take(n).collect();
+    let mut a: Vec<Complex32> =
+        x.iter().map(|&v| Complex32::new(v, 0.0)).chain(std::iter::repeat(Complex32::default())).take(n).collect();
+    let mut b: Vec<Complex32> =
+        ir.iter().map(|&v| Complex32::new(v, 0.0)).chain(std::iter::repeat(Complex32::default())).take(n).collect();
     fwd.process(&mut a);
     fwd.process(&mut b);
     a.iter_mut().zip(&b).for_each(|(p, q)| *p *= q);
@@ -135,7 +143,8 @@ pub fn random_chain(x: &[f32], sr: f32, strength: f32, rng: &mut impl Rng) -> Ve
         y.splice(0..0, std::iter::repeat(0.0).take(pad));
     }
     if p(rng, 0.5) {
-        Biquad::peaking(rng.gen_range(60f32..12_000.0), rng.gen_range(0.5f32..3.0), rng.gen_range(-9f32..9.0), sr).process(&mut y);
+        Biquad::peaking(rng.gen_range(60f32..12_000.0), rng.gen_range(0.5f32..3.0), rng.gen_range(-9f32..9.0), sr)
+            .process(&mut y);
     }
     if p(rng, 0.3) {
         Biquad::highpass(rng.gen_range(20f32..250.0), 0.707, sr).process(&mut y);
@@ -228,7 +237,8 @@ mod tests {
 
     #[test]
     fn chain_is_deterministic_finite_and_normalised() {
-        let x: Vec<f32> = sine(180.0, 20_000, 44_100.0).iter().enumerate().map(|(i, v)| v * (-(i as f32) / 4000.0).exp()).collect();
+        let x: Vec<f32> =
+            sine(180.0, 20_000, 44_100.0).iter().enumerate().map(|(i, v)| v * (-(i as f32) / 4000.0).exp()).collect();
         let run = |seed| random_chain(&x, 44_100.0, 1.0, &mut rand_chacha::ChaCha8Rng::seed_from_u64(seed));
         let (a, b) = (run(5), run(5));
         assert_eq!(a, b);

@@ -137,11 +137,7 @@ impl FromStr for DrumClass {
                 c => c.to_ascii_lowercase(),
             })
             .collect();
-        Self::ALL
-            .iter()
-            .copied()
-            .find(|c| c.as_str() == norm)
-            .ok_or_else(|| UnknownClass(s.to_string()))
+        Self::ALL.iter().copied().find(|c| c.as_str() == norm).ok_or_else(|| UnknownClass(s.to_string()))
     }
 }
 

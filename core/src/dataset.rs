@@ -41,10 +41,8 @@ pub fn list_labelled(dir: &Path) -> Result<Vec<(PathBuf, DrumClass)>, DatasetErr
             continue;
         }
         let name = entry.file_name();
-        let class: DrumClass = name
-            .to_str()
-            .and_then(|n| n.parse().ok())
-            .ok_or_else(|| DatasetError::UnknownClass(entry.path()))?;
+        let class: DrumClass =
+            name.to_str().and_then(|n| n.parse().ok()).ok_or_else(|| DatasetError::UnknownClass(entry.path()))?;
         let mut stack = vec![entry.path()];
         while let Some(d) = stack.pop() {
             for f in std::fs::read_dir(&d).map_err(io(&d))? {

@@ -147,7 +147,8 @@ impl HitDetector {
                 self.audio[(self.written as usize + i) & mask] = if x.is_finite() { x } else { 0.0 };
             }
             self.written += chunk.len() as u64;
-            let (pending, head, len, dropped) = (&mut self.pending, self.pending_head, &mut self.pending_len, &self.dropped);
+            let (pending, head, len, dropped) =
+                (&mut self.pending, self.pending_head, &mut self.pending_len, &self.dropped);
             self.onset.process(chunk, |sample, strength| {
                 if *len < MAX_PENDING {
                     pending[(head + *len) % MAX_PENDING] = (sample, strength);
@@ -172,7 +173,10 @@ impl HitDetector {
     fn send(&mut self, sample: u64, strength: f32) {
         let start = sample as i64 - self.pre_roll as i64;
         let oldest = self.written.saturating_sub(self.audio.len() as u64) as i64;
-        if start + (self.pre_roll as i64) < oldest || self.headers.slots() == 0 || self.samples_out.slots() < self.window_len {
+        if start + (self.pre_roll as i64) < oldest
+            || self.headers.slots() == 0
+            || self.samples_out.slots() < self.window_len
+        {
             self.dropped.fetch_add(1, Ordering::Relaxed);
             return;
         }
@@ -184,7 +188,9 @@ impl HitDetector {
         }
         let peak = peak(&self.staging[self.pre_roll..]);
         // Samples first, header second: a header the worker sees always has its audio in place.
-        if self.samples_out.push_entire_slice(&self.staging).is_err() || self.headers.push(Header { sample, peak, strength }).is_err() {
+        if self.samples_out.push_entire_slice(&self.staging).is_err()
+            || self.headers.push(Header { sample, peak, strength }).is_err()
+        {
             // Unreachable after the slot checks above (this is the only producer).
             self.dropped.fetch_add(1, Ordering::Relaxed);
         }
@@ -359,7 +365,11 @@ impl HitLabeler {
         Ok(windows
             .iter()
             .zip(&preds)
-            .map(|(w, p)| Hit { sample: w.sample, classes: drum_classes(p, threshold), velocity: self.velocity.velocity(w.peak) })
+            .map(|(w, p)| Hit {
+                sample: w.sample,
+                classes: drum_classes(p, threshold),
+                velocity: self.velocity.velocity(w.peak),
+            })
             .collect())
     }
 }
@@ -387,7 +397,13 @@ const END_FADE_S: f32 = 0.02;
 /// the [`HitLabeler`] empties the ring, so nothing is dropped. The track's last
 /// `END_FADE_S` (20 ms) are faded out and followed by silence until the last window is complete. Hit
 /// times are the hits' own samples.
-pub fn label_track(classifier: &Classifier, samples: &[f32], sample_rate: u32, block_size: usize, cfg: &HitConfig) -> Result<Vec<Hit>> {
+pub fn label_track(
+    classifier: &Classifier,
+    samples: &[f32],
+    sample_rate: u32,
+    block_size: usize,
+    cfg: &HitConfig,
+) -> Result<Vec<Hit>> {
     let block_size = block_size.max(1);
     // Room for every onset one block can complete, so offline runs never drop.
     let min_gap = ((cfg.onset.min_interval_s * sample_rate as f32) as usize).max(1);
@@ -436,7 +452,10 @@ mod tests {
         let varmap = VarMap::new();
         let config = crate::model::Config::default();
         crate::model::DrumNet::new(&config, VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu)).unwrap();
-        let file = std::env::temp_dir().join(format!("drumsort-hits-model-{:?}-{}.safetensors", std::thread::current().id(), std::process::id()).replace(['(', ')'], ""));
+        let file = std::env::temp_dir().join(
+            format!("drumsort-hits-model-{:?}-{}.safetensors", std::thread::current().id(), std::process::id())
+                .replace(['(', ')'], ""),
+        );
         varmap.save(&file).unwrap();
         let weights = std::fs::read(&file).unwrap();
         std::fs::remove_file(&file).ok();

@@ -16,10 +16,10 @@ pub mod midi_file;
 pub mod model;
 pub mod onset;
 pub mod resample;
+#[cfg(feature = "shipped-model")]
+pub mod shipped;
 pub mod synth;
 pub mod train;
 pub mod walk;
-#[cfg(feature = "shipped-model")]
-pub mod shipped;
 
 pub use class::DrumClass;

@@ -35,15 +35,7 @@ pub struct MelConfig {
 
 impl Default for MelConfig {
     fn default() -> Self {
-        Self {
-            sample_rate: 44_100,
-            n_fft: 1024,
-            hop: 441,
-            n_mels: 64,
-            fmin: 30.0,
-            fmax: 16_000.0,
-            log_offset: 1e-6,
-        }
+        Self { sample_rate: 44_100, n_fft: 1024, hop: 441, n_mels: 64, fmin: 30.0, fmax: 16_000.0, log_offset: 1e-6 }
     }
 }
 
@@ -84,9 +76,8 @@ fn mel_filters(cfg: &MelConfig) -> Vec<MelFilter> {
     let n_bins = cfg.n_fft / 2 + 1;
     let bin_hz = cfg.sample_rate as f32 / cfg.n_fft as f32;
     let (mlo, mhi) = (hz_to_mel(cfg.fmin), hz_to_mel(cfg.fmax));
-    let points: Vec<f32> = (0..cfg.n_mels + 2)
-        .map(|i| mel_to_hz(mlo + (mhi - mlo) * i as f32 / (cfg.n_mels + 1) as f32))
-        .collect();
+    let points: Vec<f32> =
+        (0..cfg.n_mels + 2).map(|i| mel_to_hz(mlo + (mhi - mlo) * i as f32 / (cfg.n_mels + 1) as f32)).collect();
     points
         .windows(3)
         .map(|p| {
@@ -321,7 +312,8 @@ mod tests {
     #[test]
     fn filters_match_hand_computed_triangles() {
         // 8 kHz, n_fft 16 -> 500 Hz bins; 2 mel bands between 0 Hz and 4 kHz.
-        let cfg = MelConfig { sample_rate: 8000, n_fft: 16, hop: 8, n_mels: 2, fmin: 0.0, fmax: 4000.0, log_offset: 1e-6 };
+        let cfg =
+            MelConfig { sample_rate: 8000, n_fft: 16, hop: 8, n_mels: 2, fmin: 0.0, fmax: 4000.0, log_offset: 1e-6 };
         let filters = mel_filters(&cfg);
         // Mel points: 0, m/3, 2m/3, m with m = mel(4000) = 2146.06 -> 0, 620.6, 1791.3, 4000 Hz.
         let p1 = mel_to_hz(hz_to_mel(4000.0) / 3.0);
@@ -366,7 +358,12 @@ mod tests {
         let spec = mel.compute(&x);
         let frame = &spec[5 * cfg.n_mels..6 * cfg.n_mels];
         let best = frame.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap().0;
-        let m = |b: usize| mel_to_hz(hz_to_mel(cfg.fmin) + (hz_to_mel(cfg.fmax) - hz_to_mel(cfg.fmin)) * (b + 1) as f32 / (cfg.n_mels + 1) as f32);
+        let m = |b: usize| {
+            mel_to_hz(
+                hz_to_mel(cfg.fmin)
+                    + (hz_to_mel(cfg.fmax) - hz_to_mel(cfg.fmin)) * (b + 1) as f32 / (cfg.n_mels + 1) as f32,
+            )
+        };
         assert!((m(best) - f0).abs() < 150.0, "peak band centre {} Hz", m(best));
     }
 

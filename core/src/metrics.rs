@@ -74,7 +74,15 @@ impl fmt::Display for Evaluation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "{:<11} {:>9} {:>7} {:>6} {:>7}", "class", "precision", "recall", "f1", "support")?;
         for m in &self.per_class {
-            writeln!(f, "{:<11} {:>9.3} {:>7.3} {:>6.3} {:>7}", m.class.as_str(), m.precision, m.recall, m.f1, m.support)?;
+            writeln!(
+                f,
+                "{:<11} {:>9.3} {:>7.3} {:>6.3} {:>7}",
+                m.class.as_str(),
+                m.precision,
+                m.recall,
+                m.f1,
+                m.support
+            )?;
         }
         writeln!(f, "top-1 accuracy {:.4}   macro-F1 {:.4}   (n = {})", self.top1, self.macro_f1, self.n)?;
         writeln!(f, "\nconfusion (rows: truth, columns: predicted)")?;

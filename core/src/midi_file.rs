@@ -59,7 +59,11 @@ pub fn hit_notes(hits: &[Hit], sample_rate: u32, key_for: impl Fn(DrumClass) -> 
         .iter()
         .flat_map(|h| {
             let seconds = h.seconds(sample_rate);
-            h.classes.iter().filter_map(|&(c, _)| key_for(c)).map(move |key| Note { seconds, key, velocity: h.velocity })
+            h.classes.iter().filter_map(|&(c, _)| key_for(c)).map(move |key| Note {
+                seconds,
+                key,
+                velocity: h.velocity,
+            })
         })
         .collect();
     notes.sort_by(|a, b| a.seconds.total_cmp(&b.seconds).then(a.key.cmp(&b.key)));

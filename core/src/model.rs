@@ -301,7 +301,9 @@ mod tests {
         }
         let xs = Tensor::from_vec(data, (b, t, f), &dev).unwrap();
         let ys = Tensor::from_vec(targets, (b, DrumClass::COUNT), &dev).unwrap();
-        let mut opt = candle_nn::AdamW::new(varmap.all_vars(), candle_nn::ParamsAdamW { lr: 3e-3, ..Default::default() }).unwrap();
+        let mut opt =
+            candle_nn::AdamW::new(varmap.all_vars(), candle_nn::ParamsAdamW { lr: 3e-3, ..Default::default() })
+                .unwrap();
         let loss_at = |net: &DrumNet| -> f32 {
             let out = net.forward(&xs).unwrap();
             bce_with_logits(&out.logits, &ys, None).unwrap().to_scalar().unwrap()

@@ -374,7 +374,13 @@ impl OnsetDetector {
         // The earliest strong rise, climbed to its top: of a hit's bursts (a clap, a flam, a
         // kick's click then body) the first is where it starts, even when a later one rises more.
         let early = (first..=last).find(|&t| jump(t) >= EARLIEST_FRACTION * best)?;
-        let (t, _) = (early..=last.min(early + 2 * l)).map(|t| (t, jump(t))).fold((early, f64::MIN), |m, c| if c.1 > m.1 { c } else { m });
+        let (t, _) = (early..=last.min(early + 2 * l)).map(|t| (t, jump(t))).fold((early, f64::MIN), |m, c| {
+            if c.1 > m.1 {
+                c
+            } else {
+                m
+            }
+        });
         let after = (full[(t + l).min(len)] - full[t]) / l as f64;
         let onset = start + t as u64;
         if after < self.gate_power {
@@ -558,7 +564,9 @@ pub(crate) mod tests {
 
     #[test]
     fn kick_and_hat_together_are_one_onset() {
-        let ev: Vec<_> = (0..8).flat_map(|i| [(0.1 + i as f32 * 0.4, Demo::Kick, 0.9), (0.1 + i as f32 * 0.4, Demo::ClosedHat, 0.7)]).collect();
+        let ev: Vec<_> = (0..8)
+            .flat_map(|i| [(0.1 + i as f32 * 0.4, Demo::Kick, 0.9), (0.1 + i as f32 * 0.4, Demo::ClosedHat, 0.7)])
+            .collect();
         let (x, truth) = track(&ev, 3.6);
         assert_eq!(truth.len(), 8);
         let found: Vec<u64> = detect(&x, 256, &OnsetConfig::default()).iter().map(|f| f.0).collect();

@@ -17,8 +17,7 @@ use std::collections::HashMap;
 
 use rubato::audioadapter_buffers::direct::InterleavedSlice;
 use rubato::{
-    Async, Fft, FixedAsync, FixedSync, Resampler, SincInterpolationParameters, SincInterpolationType,
-    WindowFunction,
+    Async, Fft, FixedAsync, FixedSync, Resampler, SincInterpolationParameters, SincInterpolationType, WindowFunction,
 };
 
 /// Largest input block (`from / gcd(from, to)`) for which the FFT resampler is used. Above this
@@ -125,10 +124,7 @@ fn run(prepared: &mut Prepared, input: &[f32]) -> Result<Vec<f32>, &'static str>
     padded.extend_from_slice(input);
     padded.extend_from_slice(&[0.0, 0.0]);
     let adapter = InterleavedSlice::new(&padded[..], 1, padded.len()).map_err(|_| "adapter size")?;
-    let out = prepared
-        .resampler
-        .process_all(&adapter, padded.len(), None)
-        .map_err(|_| "rubato process")?;
+    let out = prepared.resampler.process_all(&adapter, padded.len(), None).map_err(|_| "rubato process")?;
     let mut out = out.take_data();
     out.drain(..prepared.trim_out.min(out.len()));
     Ok(out)
@@ -243,11 +239,7 @@ mod tests {
     fn max_error(out: &[f32], freq: f64, to: u32) -> f32 {
         let edge = (to / 50) as usize;
         let expected = sine(freq, to, out.len());
-        out[edge..out.len() - edge]
-            .iter()
-            .zip(&expected[edge..])
-            .map(|(a, b)| (a - b).abs())
-            .fold(0.0, f32::max)
+        out[edge..out.len() - edge].iter().zip(&expected[edge..]).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max)
     }
 
     #[test]

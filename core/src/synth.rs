@@ -143,7 +143,11 @@ impl Demo {
             Demo::Tom => {
                 // A mid tom: higher and longer than a kick, skin overtone and stick noise.
                 let mut x = pitched(sr_f, 0.6, |t| 150.0 + 30.0 * (-t / 0.05).exp(), |t| (-t / 0.22).exp());
-                add(&mut x, &pitched(sr_f, 0.6, |t| 1.6 * (150.0 + 30.0 * (-t / 0.05).exp()), |t| (-t / 0.08).exp()), 0.35);
+                add(
+                    &mut x,
+                    &pitched(sr_f, 0.6, |t| 1.6 * (150.0 + 30.0 * (-t / 0.05).exp()), |t| (-t / 0.08).exp()),
+                    0.35,
+                );
                 add(&mut x, &filtered_noise(sr_f, 0.15, 0.04, Some(300.0), Some(5000.0), &mut rng), 0.35);
                 x
             }
@@ -155,7 +159,15 @@ impl Demo {
                 x
             }
             Demo::Cowbell => {
-                let sq = |f: f32| square(sr_f, 0.5, f, |t| if t < 0.02 { 1.0 } else { 0.6 * (-(t - 0.02) / 0.12).exp() + 0.4 * (-(t - 0.02) / 0.02).exp() });
+                let sq = |f: f32| {
+                    square(sr_f, 0.5, f, |t| {
+                        if t < 0.02 {
+                            1.0
+                        } else {
+                            0.6 * (-(t - 0.02) / 0.12).exp() + 0.4 * (-(t - 0.02) / 0.02).exp()
+                        }
+                    })
+                };
                 let mut x = sq(540.0);
                 add(&mut x, &sq(800.0), 1.0);
                 Biquad::peaking(2640.0 / 2.0, 1.5, 6.0, sr_f).process(&mut x);
@@ -185,7 +197,12 @@ impl Demo {
             Demo::PianoNote => {
                 let mut x = vec![0.0; (2.0 * sr_f) as usize];
                 for h in 1..=8 {
-                    let tone = pitched(sr_f, 2.0, move |_| 261.63 * h as f32, move |t| (t / 0.004).min(1.0) * (-t * (0.8 + h as f32 * 0.6)).exp());
+                    let tone = pitched(
+                        sr_f,
+                        2.0,
+                        move |_| 261.63 * h as f32,
+                        move |t| (t / 0.004).min(1.0) * (-t * (0.8 + h as f32 * 0.6)).exp(),
+                    );
                     add(&mut x, &tone, 1.0 / h as f32);
                 }
                 x
@@ -220,22 +237,27 @@ fn pitched(sr: f32, secs: f32, freq: impl Fn(f32) -> f32, amp: impl Fn(f32) -> f
 }
 
 fn square(sr: f32, secs: f32, f: f32, amp: impl Fn(f32) -> f32) -> Vec<f32> {
-    (0..(secs * sr) as usize).map(|i| {
-        let t = i as f32 / sr;
-        amp(t) * if (t * f).fract() < 0.5 { 1.0 } else { -1.0 }
-    }).collect()
+    (0..(secs * sr) as usize)
+        .map(|i| {
+            let t = i as f32 / sr;
+            amp(t) * if (t * f).fract() < 0.5 { 1.0 } else { -1.0 }
+        })
+        .collect()
 }
 
 fn saw(sr: f32, secs: f32, f: f32, amp: impl Fn(f32) -> f32) -> Vec<f32> {
-    (0..(secs * sr) as usize).map(|i| {
-        let t = i as f32 / sr;
-        amp(t) * (2.0 * (t * f).fract() - 1.0)
-    }).collect()
+    (0..(secs * sr) as usize)
+        .map(|i| {
+            let t = i as f32 / sr;
+            amp(t) * (2.0 * (t * f).fract() - 1.0)
+        })
+        .collect()
 }
 
 /// White noise with an exponential decay, band-limited by optional high-/low-pass corners.
 fn filtered_noise(sr: f32, secs: f32, decay: f32, hp: Option<f32>, lp: Option<f32>, rng: &mut ChaCha8Rng) -> Vec<f32> {
-    let mut x: Vec<f32> = (0..(secs * sr) as usize).map(|i| (-(i as f32 / sr) / decay).exp() * rng.gen_range(-1.0f32..1.0)).collect();
+    let mut x: Vec<f32> =
+        (0..(secs * sr) as usize).map(|i| (-(i as f32 / sr) / decay).exp() * rng.gen_range(-1.0f32..1.0)).collect();
     if let Some(f) = hp {
         Biquad::highpass(f, 0.707, sr).process(&mut x);
     }
@@ -252,7 +274,8 @@ fn metallic(sr: f32, secs: f32, decay: f32, hp: f32, noise: f32, rng: &mut ChaCh
     let mut x: Vec<f32> = (0..n)
         .map(|i| {
             let t = i as f32 / sr;
-            let tone: f32 = freqs.iter().map(|f| if (t * f * 1.7).fract() < 0.5 { 1.0 } else { -1.0 }).sum::<f32>() / 6.0;
+            let tone: f32 =
+                freqs.iter().map(|f| if (t * f * 1.7).fract() < 0.5 { 1.0 } else { -1.0 }).sum::<f32>() / 6.0;
             (-t / decay).exp() * (tone + noise * rng.gen_range(-1.0f32..1.0))
         })
         .collect();

@@ -173,7 +173,13 @@ pub fn train(
     let device = Device::Cpu;
     let mel = Arc::new(MelSpectrogram::new(mel_cfg));
     let (input_mean, input_std) = input_stats(&mel, train, cfg.analysis_seconds);
-    let model_cfg = model::Config { n_mels: mel_cfg.n_mels, input_mean, input_std, pad_value: mel_cfg.log_floor(), ..model::Config::default() };
+    let model_cfg = model::Config {
+        n_mels: mel_cfg.n_mels,
+        input_mean,
+        input_std,
+        pad_value: mel_cfg.log_floor(),
+        ..model::Config::default()
+    };
     let varmap = VarMap::new();
     let net = DrumNet::new(&model_cfg, VarBuilder::from_varmap(&varmap, DType::F32, &device))?;
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
@@ -187,11 +193,14 @@ pub fn train(
     for (i, c) in train.iter().enumerate() {
         by_class[c.class.index()].push(i);
     }
-    let class_weights: Vec<f64> = by_class.iter().map(|v| (v.len() as f64).powf(cfg.balance_power) * (!v.is_empty() as u8 as f64)).collect();
-    let class_dist = rand::distributions::WeightedIndex::new(&class_weights).map_err(|e| candle_core::Error::Msg(format!("no training data: {e}")))?;
+    let class_weights: Vec<f64> =
+        by_class.iter().map(|v| (v.len() as f64).powf(cfg.balance_power) * (!v.is_empty() as u8 as f64)).collect();
+    let class_dist = rand::distributions::WeightedIndex::new(&class_weights)
+        .map_err(|e| candle_core::Error::Msg(format!("no training data: {e}")))?;
 
     let val_truth: Vec<DrumClass> = val.iter().map(|c| c.class).collect();
-    let val_full: Vec<Features> = val.par_iter().map(|c| prepare_features(&mel, &c.samples, cfg.analysis_seconds)).collect();
+    let val_full: Vec<Features> =
+        val.par_iter().map(|c| prepare_features(&mel, &c.samples, cfg.analysis_seconds)).collect();
     let val_crop: Vec<Features> = val.par_iter().map(|c| prepare_features(&mel, &c.samples, 0.05)).collect();
 
     let steps_per_epoch = cfg.samples_per_epoch.div_ceil(cfg.batch_size);
@@ -209,7 +218,9 @@ pub fn train(
             let cosine = 0.5 * (1.0 + (std::f64::consts::PI * global as f64 / total_steps as f64).cos());
             opt.set_learning_rate(cfg.lr * warm.max(0.05) * (0.02 + 0.98 * cosine));
 
-            let crop = rng.gen_bool(cfg.crop_prob).then(|| (rng.gen_range(cfg.crop_ms.0..cfg.crop_ms.1) / 1000.0 * sr) as usize);
+            let crop = rng
+                .gen_bool(cfg.crop_prob)
+                .then(|| (rng.gen_range(cfg.crop_ms.0..cfg.crop_ms.1) / 1000.0 * sr) as usize);
             let picks: Vec<(usize, u64)> = (0..cfg.batch_size)
                 .map(|_| {
                     let members = &by_class[rng.sample(&class_dist)];
@@ -218,7 +229,9 @@ pub fn train(
                 .collect();
             let examples: Vec<(Features, [f32; DrumClass::COUNT])> = picks
                 .par_iter()
-                .map(|&(idx, seed)| make_example(train, &by_class, idx, crop, cfg, &mel, &mut ChaCha8Rng::seed_from_u64(seed)))
+                .map(|&(idx, seed)| {
+                    make_example(train, &by_class, idx, crop, cfg, &mel, &mut ChaCha8Rng::seed_from_u64(seed))
+                })
                 .collect();
             let refs: Vec<&Features> = examples.iter().map(|e| &e.0).collect();
             let xs = stack(&refs, mel_cfg.n_mels, model_cfg.pad_value, &device)?;
@@ -232,7 +245,8 @@ pub fn train(
         }
         let val_eval = evaluate(&val_truth, &predict_top1(&net, &val_full, mel_cfg.n_mels, model_cfg.pad_value)?);
         let crop_pred = predict_top1(&net, &val_crop, mel_cfg.n_mels, model_cfg.pad_value)?;
-        let crop_top1 = crop_pred.iter().zip(&val_truth).filter(|(p, t)| p == t).count() as f64 / val_truth.len().max(1) as f64;
+        let crop_top1 =
+            crop_pred.iter().zip(&val_truth).filter(|(p, t)| p == t).count() as f64 / val_truth.len().max(1) as f64;
         let report = EpochReport {
             epoch,
             train_loss: loss_sum / steps_per_epoch as f64,
@@ -267,7 +281,13 @@ mod tests {
     fn clips() -> Vec<Clip> {
         Demo::ALL
             .iter()
-            .flat_map(|d| (0..2).map(move |seed| Clip { path: d.file_stem().into(), class: d.class(), samples: d.render(44_100, seed) }))
+            .flat_map(|d| {
+                (0..2).map(move |seed| Clip {
+                    path: d.file_stem().into(),
+                    class: d.class(),
+                    samples: d.render(44_100, seed),
+                })
+            })
             .collect()
     }
 

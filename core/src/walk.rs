@@ -11,7 +11,10 @@ use crate::decode::is_audio_extension;
 pub enum Found {
     Audio(PathBuf),
     /// A path that could not be walked (missing, permission denied, symlink loop), with why.
-    Problem { path: PathBuf, message: String },
+    Problem {
+        path: PathBuf,
+        message: String,
+    },
 }
 
 /// Options for [`walk`].
@@ -42,7 +45,9 @@ pub fn walk(roots: &[PathBuf], opts: &WalkOptions) -> impl Iterator<Item = Found
                     .into_iter()
                     .filter_entry(move |e| include_hidden || !is_hidden(e))
                     .filter_map(|entry| match entry {
-                        Ok(e) if e.file_type().is_file() && is_audio_extension(e.path()) => Some(Found::Audio(e.into_path())),
+                        Ok(e) if e.file_type().is_file() && is_audio_extension(e.path()) => {
+                            Some(Found::Audio(e.into_path()))
+                        }
                         Ok(_) => None,
                         Err(err) => {
                             let path = err.path().map(Path::to_path_buf).unwrap_or_default();
@@ -82,11 +87,16 @@ mod tests {
             })
             .collect();
         assert_eq!(audio, ["a/b/snare.flac", "a/kick.WAV"]);
-        let problems: Vec<&String> = found.iter().filter_map(|f| if let Found::Problem { message, .. } = f { Some(message) } else { None }).collect();
+        let problems: Vec<&String> = found
+            .iter()
+            .filter_map(|f| if let Found::Problem { message, .. } = f { Some(message) } else { None })
+            .collect();
         assert!(problems.iter().any(|m| m.contains("No such file")), "{problems:?}");
         #[cfg(unix)]
         assert!(problems.iter().any(|m| m.contains("symlink loop")), "{problems:?}");
-        let with_hidden = walk(&[dir.clone()], &WalkOptions { include_hidden: true }).filter(|f| matches!(f, Found::Audio(_))).count();
+        let with_hidden = walk(&[dir.clone()], &WalkOptions { include_hidden: true })
+            .filter(|f| matches!(f, Found::Audio(_)))
+            .count();
         assert_eq!(with_hidden, 3);
         std::fs::remove_dir_all(&dir).unwrap();
     }

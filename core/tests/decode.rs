@@ -9,8 +9,8 @@ use std::fs;
 use std::path::Path;
 
 use common::{
-    assert_matches, chunk, decode, fixture, fmt_body, pcm16, riff, tone, write_wav, Fmt, TempDir, A, FIXTURES,
-    FIX_LEN, FIX_T0, LEN, OUT_RATE, T0,
+    assert_matches, chunk, decode, fixture, fmt_body, pcm16, riff, tone, write_wav, Fmt, TempDir, A, FIXTURES, FIX_LEN,
+    FIX_T0, LEN, OUT_RATE, T0,
 };
 use drumsort_core::decode::{
     decode_bytes, decode_file, is_audio_extension, DecodeOptions, DecodeWarning, Decoded, AUDIO_EXTENSIONS,
@@ -22,8 +22,7 @@ fn best_correlation(d: &Decoded, t0: f64, len_s: f64) -> (i64, f64) {
     let max_lag = 882i64;
     let sr = f64::from(OUT_RATE);
     let n = d.samples.len().min(((len_s - 0.01 - d.info.onset_s) * sr) as usize);
-    let expected: Vec<f64> =
-        (-max_lag..n as i64 + max_lag).map(|j| tone(d.info.onset_s + j as f64 / sr, t0)).collect();
+    let expected: Vec<f64> = (-max_lag..n as i64 + max_lag).map(|j| tone(d.info.onset_s + j as f64 / sr, t0)).collect();
     let y: Vec<f64> = d.samples[..n].iter().map(|&v| f64::from(v)).collect();
     let yy: f64 = y.iter().map(|v| v * v).sum();
     let mut best = (0, f64::MIN);
@@ -70,8 +69,7 @@ fn wav_float32_and_hand_written_float64() {
     // hound cannot write 64-bit float: build WAVE_FORMAT_IEEE_FLOAT (3) with a fact chunk by hand.
     let rate = 48_000;
     let frames = (LEN * f64::from(rate)) as usize;
-    let data: Vec<u8> =
-        (0..frames).flat_map(|n| (0.8 * tone(n as f64 / f64::from(rate), T0)).to_le_bytes()).collect();
+    let data: Vec<u8> = (0..frames).flat_map(|n| (0.8 * tone(n as f64 / f64::from(rate), T0)).to_le_bytes()).collect();
     let bytes = riff(&[
         chunk(b"fmt ", &fmt_body(3, 1, rate, 64)),
         chunk(b"fact", &(frames as u32).to_le_bytes()),
@@ -252,7 +250,8 @@ fn silent_and_quiet_files() {
     let path = dir.path("quiet.wav");
     write_wav(&path, OUT_RATE, Fmt::F32, &[0.002], LEN);
     let d = decode(&path);
-    let quiet = matches!(d.warnings.as_slice(), [DecodeWarning::Quiet { peak_dbfs }] if (*peak_dbfs + 60.0).abs() < 1.0);
+    let quiet =
+        matches!(d.warnings.as_slice(), [DecodeWarning::Quiet { peak_dbfs }] if (*peak_dbfs + 60.0).abs() < 1.0);
     assert!(quiet, "{:?}", d.warnings);
     assert!(d.info.onset_s > T0 - 0.005 && d.info.onset_s < T0 + 0.002, "onset {}", d.info.onset_s);
     for w in [DecodeWarning::Silent, DecodeWarning::NonFinite { count: 3 }] {

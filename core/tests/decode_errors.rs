@@ -98,7 +98,10 @@ fn truncated_compressed_files_keep_what_decodes() {
         let d = decode_bytes(cut, ext, &opts).unwrap_or_else(|e| panic!("{name} cut at 60%: {e}"));
         let dur = d.info.duration_s.expect("duration");
         assert!(dur > 0.05 && dur < 0.25, "{name}: decoded {dur} s");
-        let truncated = d.warnings.iter().any(|w| matches!(w, DecodeWarning::Truncated { expected_s, .. } if (expected_s - FIX_LEN).abs() < 0.01));
+        let truncated = d
+            .warnings
+            .iter()
+            .any(|w| matches!(w, DecodeWarning::Truncated { expected_s, .. } if (expected_s - FIX_LEN).abs() < 0.01));
         assert!(truncated, "{name}: {:?}", d.warnings);
         assert!(!d.samples.is_empty() && d.samples.iter().all(|x| x.is_finite()));
     }

@@ -87,12 +87,8 @@ impl ClapPlugin for Drumsort {
     /// An audio effect so hosts offer it on audio tracks, an analyzer because it listens rather
     /// than shapes sound, a utility because it is a tool for sorting and triggering; stereo is
     /// its only layout.
-    const CLAP_FEATURES: &'static [ClapFeature] = &[
-        ClapFeature::AudioEffect,
-        ClapFeature::Analyzer,
-        ClapFeature::Utility,
-        ClapFeature::Stereo,
-    ];
+    const CLAP_FEATURES: &'static [ClapFeature] =
+        &[ClapFeature::AudioEffect, ClapFeature::Analyzer, ClapFeature::Utility, ClapFeature::Stereo];
 }
 
 impl Vst3Plugin for Drumsort {
@@ -100,8 +96,7 @@ impl Vst3Plugin for Drumsort {
     const VST3_CLASS_ID: [u8; 16] = *b"DrumsortPlugin01";
     /// `Fx` so hosts list it with audio effects, `Analyzer` for the same reason as the CLAP
     /// feature.
-    const VST3_SUBCATEGORIES: &'static [Vst3SubCategory] =
-        &[Vst3SubCategory::Fx, Vst3SubCategory::Analyzer];
+    const VST3_SUBCATEGORIES: &'static [Vst3SubCategory] = &[Vst3SubCategory::Fx, Vst3SubCategory::Analyzer];
 }
 
 nice_export_clap!(Drumsort);

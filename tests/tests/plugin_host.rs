@@ -87,22 +87,13 @@ fn build_plugin(profile_dir: &Path) {
     let profile = match profile_dir.file_name().and_then(|name| name.to_str()) {
         Some("debug") => "dev",
         Some(name) => name,
-        None => panic!(
-            "cannot tell the cargo profile from {}",
-            profile_dir.display()
-        ),
+        None => panic!("cannot tell the cargo profile from {}", profile_dir.display()),
     };
     let target_dir = profile_dir.parent().expect("target/<profile> has a parent");
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let output = Command::new(cargo)
-        .args([
-            "build",
-            "--package",
-            "drumsort-plugin",
-            "--profile",
-            profile,
-        ])
+        .args(["build", "--package", "drumsort-plugin", "--profile", profile])
         .arg("--target-dir")
         .arg(target_dir)
         .current_dir(&workspace)
@@ -146,13 +137,9 @@ impl HostHandlers for TestHost {
 }
 
 fn instantiate(entry: &PluginEntry) -> PluginInstance<TestHost> {
-    let host_info = HostInfo::new(
-        "drumsort-tests",
-        "Drumsort",
-        "https://example.invalid/drumsort",
-        env!("CARGO_PKG_VERSION"),
-    )
-    .expect("host info strings contain no NUL");
+    let host_info =
+        HostInfo::new("drumsort-tests", "Drumsort", "https://example.invalid/drumsort", env!("CARGO_PKG_VERSION"))
+            .expect("host info strings contain no NUL");
     PluginInstance::<TestHost>::new(|_| TestHostShared, |_| (), entry, CLAP_ID, &host_info)
         .expect("the plugin failed to instantiate")
 }
@@ -177,15 +164,9 @@ fn noise(len: usize, mut state: u32) -> Vec<f32> {
 fn clap_descriptor_names_drumsort() {
     let entry = load_entry();
     let factory = entry.get_plugin_factory().expect("no CLAP plugin factory");
-    assert_eq!(
-        factory.plugin_count(),
-        1,
-        "the library should export exactly one plugin"
-    );
+    assert_eq!(factory.plugin_count(), 1, "the library should export exactly one plugin");
 
-    let descriptor = factory
-        .plugin_descriptor(0)
-        .expect("plugin 0 has no descriptor");
+    let descriptor = factory.plugin_descriptor(0).expect("plugin 0 has no descriptor");
     assert_eq!(descriptor.id(), Some(CLAP_ID));
     assert_eq!(descriptor.name(), Some(c"Drumsort"));
     assert_eq!(descriptor.vendor(), Some(c"Drumsort"));
@@ -194,20 +175,11 @@ fn clap_descriptor_names_drumsort() {
         Some(env!("CARGO_PKG_VERSION")),
         "the plugin version should follow the workspace version"
     );
-    let features: Vec<&str> = descriptor
-        .features()
-        .filter_map(|f| f.to_str().ok())
-        .collect();
+    let features: Vec<&str> = descriptor.features().filter_map(|f| f.to_str().ok()).collect();
     for expected in ["audio-effect", "analyzer", "utility"] {
-        assert!(
-            features.contains(&expected),
-            "feature {expected:?} missing from {features:?}"
-        );
+        assert!(features.contains(&expected), "feature {expected:?} missing from {features:?}");
     }
-    assert!(
-        !features.contains(&"instrument"),
-        "an analyzer is not an instrument: {features:?}"
-    );
+    assert!(!features.contains(&"instrument"), "an analyzer is not an instrument: {features:?}");
 }
 
 #[test]
@@ -216,42 +188,21 @@ fn clap_ports_are_stereo_audio_and_one_note_output() {
     let mut instance = instantiate(&entry);
     let handle = instance.plugin_handle();
 
-    let audio_ports = handle
-        .get_extension::<PluginAudioPorts>()
-        .expect("the plugin has no audio-ports extension");
+    let audio_ports = handle.get_extension::<PluginAudioPorts>().expect("the plugin has no audio-ports extension");
     for is_input in [true, false] {
-        assert_eq!(
-            audio_ports.count(&handle, is_input),
-            1,
-            "audio ports (input: {is_input})"
-        );
+        assert_eq!(audio_ports.count(&handle, is_input), 1, "audio ports (input: {is_input})");
         let mut buffer = AudioPortInfoBuffer::new();
-        let port = audio_ports
-            .get(&handle, 0, is_input, &mut buffer)
-            .expect("audio port 0 has no info");
-        assert_eq!(
-            port.channel_count, 2,
-            "audio port 0 (input: {is_input}) is not stereo"
-        );
+        let port = audio_ports.get(&handle, 0, is_input, &mut buffer).expect("audio port 0 has no info");
+        assert_eq!(port.channel_count, 2, "audio port 0 (input: {is_input}) is not stereo");
     }
 
     let note_ports = handle
         .get_extension::<PluginNotePorts>()
         .expect("the plugin has no note-ports extension, so hosts see no MIDI output");
-    assert_eq!(
-        note_ports.count(&handle, true),
-        0,
-        "Drumsort takes no note input"
-    );
-    assert_eq!(
-        note_ports.count(&handle, false),
-        1,
-        "Drumsort has exactly one note output"
-    );
+    assert_eq!(note_ports.count(&handle, true), 0, "Drumsort takes no note input");
+    assert_eq!(note_ports.count(&handle, false), 1, "Drumsort has exactly one note output");
     let mut buffer = NotePortInfoBuffer::new();
-    let port = note_ports
-        .get(&handle, 0, false, &mut buffer)
-        .expect("note output 0 has no info");
+    let port = note_ports.get(&handle, 0, false, &mut buffer).expect("note output 0 has no info");
     assert!(
         port.supported_dialects.supports(NoteDialect::Midi),
         "the note output must speak MIDI for hosts that only route MIDI"
@@ -262,14 +213,9 @@ fn clap_ports_are_stereo_audio_and_one_note_output() {
 fn clap_process_passes_audio_through_bit_exact() {
     let entry = load_entry();
     let mut instance = instantiate(&entry);
-    let config = PluginAudioConfiguration {
-        sample_rate: SAMPLE_RATE,
-        min_frames_count: 1,
-        max_frames_count: MAX_BLOCK,
-    };
-    let processor = instance
-        .activate(|_, _| (), config)
-        .expect("the plugin failed to activate");
+    let config =
+        PluginAudioConfiguration { sample_rate: SAMPLE_RATE, min_frames_count: 1, max_frames_count: MAX_BLOCK };
+    let processor = instance.activate(|_, _| (), config).expect("the plugin failed to activate");
 
     let total: usize = BLOCKS.iter().sum();
     let input = [noise(total, 0x1234_5678), noise(total, 0x9abc_def1)];
@@ -278,9 +224,7 @@ fn clap_process_passes_audio_through_bit_exact() {
     let (processor, output, emitted_events) = std::thread::scope(|scope| {
         scope
             .spawn(|| {
-                let mut processor = processor
-                    .start_processing()
-                    .expect("the plugin failed to start processing");
+                let mut processor = processor.start_processing().expect("the plugin failed to start processing");
                 let mut output = [Vec::with_capacity(total), Vec::with_capacity(total)];
                 let mut input_ports = AudioPorts::with_capacity(2, 1);
                 let mut output_ports = AudioPorts::with_capacity(2, 1);
@@ -303,10 +247,7 @@ fn clap_process_passes_audio_through_bit_exact() {
                     }]);
                     let mut audio_out = output_ports.with_output_buffers([AudioPortBuffer {
                         latency: 0,
-                        channels: AudioPortBufferType::f32_output_only([
-                            out_l.as_mut_slice(),
-                            out_r.as_mut_slice(),
-                        ]),
+                        channels: AudioPortBufferType::f32_output_only([out_l.as_mut_slice(), out_r.as_mut_slice()]),
                     }]);
                     out_events.clear();
                     processor
@@ -344,10 +285,7 @@ fn clap_process_passes_audio_through_bit_exact() {
             );
         }
     }
-    assert_eq!(
-        emitted_events, 0,
-        "the pass-through should not emit note events yet"
-    );
+    assert_eq!(emitted_events, 0, "the pass-through should not emit note events yet");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -394,15 +332,8 @@ fn bundle(dir: &Path, clap: bool) -> PathBuf {
 }
 
 fn run(command: &mut Command) -> (bool, String) {
-    let output = command
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|err| panic!("could not run {command:?}: {err}"));
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let output = command.stdin(Stdio::null()).output().unwrap_or_else(|err| panic!("could not run {command:?}: {err}"));
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     (output.status.success(), text)
 }
 
@@ -430,21 +361,12 @@ fn qtractor_scans_the_clap_bundle() {
         let mut stdin = child.stdin.take().expect("piped stdin");
         writeln!(stdin, "CLAP:{}", bundle.display()).expect("cannot write to the scanner");
     }
-    let output = child
-        .wait_with_output()
-        .expect("the scanner did not finish");
+    let output = child.wait_with_output().expect("the scanner did not finish");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     let lines: Vec<&str> = stdout.lines().filter(|l| l.starts_with("CLAP|")).collect();
-    assert!(
-        output.status.success(),
-        "qtractor_plugin_scan failed:\n{stdout}{stderr}"
-    );
-    assert_eq!(
-        lines.len(),
-        1,
-        "expected one plugin line from Qtractor:\n{stdout}{stderr}"
-    );
+    assert!(output.status.success(), "qtractor_plugin_scan failed:\n{stdout}{stderr}");
+    assert_eq!(lines.len(), 1, "expected one plugin line from Qtractor:\n{stdout}{stderr}");
     assert!(
         lines[0].starts_with("CLAP|Drumsort|2:2|0:1|"),
         "Qtractor should see Drumsort with stereo audio and one MIDI output: {}",
@@ -454,18 +376,10 @@ fn qtractor_scans_the_clap_bundle() {
 
 #[test]
 fn ardour_scans_the_vst3_bundle() {
-    let scan = scanner(
-        &[
-            "/usr/lib/ardour7/ardour-vst3-scanner",
-            "/usr/lib/ardour8/ardour-vst3-scanner",
-        ],
-        "ardour",
-    );
+    let scan = scanner(&["/usr/lib/ardour7/ardour-vst3-scanner", "/usr/lib/ardour8/ardour-vst3-scanner"], "ardour");
     let dir = scratch_dir("ardour-scan");
     let bundle = bundle(&dir, false);
-    let lib_dir = scan
-        .parent()
-        .expect("the scanner lives in Ardour's lib directory");
+    let lib_dir = scan.parent().expect("the scanner lives in Ardour's lib directory");
 
     // Ardour writes its scan cache under $XDG_CACHE_HOME: keep it in the scratch directory.
     let (ok, text) = run(Command::new(&scan)
@@ -474,10 +388,7 @@ fn ardour_scans_the_vst3_bundle() {
         .env("LD_LIBRARY_PATH", lib_dir)
         .env("XDG_CACHE_HOME", dir.join("cache")));
     assert!(ok, "ardour-vst3-scanner failed:\n{text}");
-    assert!(
-        text.contains("Found Plugin: Drumsort"),
-        "Ardour found no Drumsort:\n{text}"
-    );
+    assert!(text.contains("Found Plugin: Drumsort"), "Ardour found no Drumsort:\n{text}");
     let info = text
         .lines()
         .find(|line| line.contains("<VST3Info "))
@@ -492,9 +403,6 @@ fn ardour_scans_the_vst3_bundle() {
         "n_outputs=\"2\"".to_owned(),
         "n_midi_outputs=\"1\"".to_owned(),
     ] {
-        assert!(
-            info.contains(&attribute),
-            "Ardour's VST3Info lacks {attribute}: {info}"
-        );
+        assert!(info.contains(&attribute), "Ardour's VST3Info lacks {attribute}: {info}");
     }
 }

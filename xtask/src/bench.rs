@@ -35,10 +35,17 @@ pub fn run(args: BenchArgs) -> Result<()> {
         bail!("no audio files under {} (the drumdata set lives in ../shared/drumdata)", args.data.display());
     }
     let bytes: u64 = files.iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum();
-    println!("bench over {} files ({:.1} MB) in {}, {} threads", files.len(), bytes as f64 / 1e6, args.data.display(), rayon::current_num_threads());
+    println!(
+        "bench over {} files ({:.1} MB) in {}, {} threads",
+        files.len(),
+        bytes as f64 / 1e6,
+        args.data.display(),
+        rayon::current_num_threads()
+    );
 
     // Model load from bytes already in memory, as the binaries load their embedded copy.
-    let weights = std::fs::read(args.model.join(WEIGHTS_FILE)).with_context(|| format!("reading {}", args.model.display()))?;
+    let weights =
+        std::fs::read(args.model.join(WEIGHTS_FILE)).with_context(|| format!("reading {}", args.model.display()))?;
     let meta = std::fs::read_to_string(args.model.join(META_FILE))?;
     let t = Instant::now();
     let reps = 20;

@@ -43,7 +43,8 @@ fn line(label: &str, s: &ScanSummary) -> String {
 /// processes, start-up included. The files are read once first so the figures measure the scan,
 /// not the disk.
 pub fn scan_bench(data: &Path, model: &Path, exe: Option<&Path>) -> Result<()> {
-    let classifier = Classifier::from_dir(model).with_context(|| format!("loading the model in {}", model.display()))?;
+    let classifier =
+        Classifier::from_dir(model).with_context(|| format!("loading the model in {}", model.display()))?;
     let db = std::env::temp_dir().join(format!("drumsort-bench-scan-{}.sqlite", std::process::id()));
     remove_index(&db);
 
@@ -52,7 +53,12 @@ pub fn scan_bench(data: &Path, model: &Path, exe: Option<&Path>) -> Result<()> {
     for entry in walkdir(data) {
         bytes += std::fs::read(&entry).map_or(0, |b| b.len() as u64);
     }
-    println!("scan bench over {} ({:.1} MB, page cache warmed in {:.2} s)", data.display(), bytes as f64 / 1e6, warm.elapsed().as_secs_f64());
+    println!(
+        "scan bench over {} ({:.1} MB, page cache warmed in {:.2} s)",
+        data.display(),
+        bytes as f64 / 1e6,
+        warm.elapsed().as_secs_f64()
+    );
 
     let roots = [data.to_path_buf()];
     let mut index = Index::open(&db)?;
@@ -92,7 +98,11 @@ pub fn scan_bench(data: &Path, model: &Path, exe: Option<&Path>) -> Result<()> {
                 remove_index(&db);
                 bail!("{label} failed: {}", String::from_utf8_lossy(&out.stderr));
             }
-            println!("{label:<26} {:>8.0} files/s  ({:.3} s wall, process start-up included)", cold.files as f64 / secs, secs);
+            println!(
+                "{label:<26} {:>8.0} files/s  ({:.3} s wall, process start-up included)",
+                cold.files as f64 / secs,
+                secs
+            );
         }
         remove_index(&db);
     }

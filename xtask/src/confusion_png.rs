@@ -47,14 +47,22 @@ pub fn write(eval: &Evaluation, path: &Path) -> Result<()> {
             let frac = if support > 0 { n as f64 / support as f64 } else { 0.0 };
             let y = k - 1 - t as i32;
             let shade = (255.0 * (1.0 - frac)) as u8;
-            let colour = if t == p { RGBColor(shade, 255 - (255 - shade) / 3, shade) } else { RGBColor(255, shade, shade) };
+            let colour =
+                if t == p { RGBColor(shade, 255 - (255 - shade) / 3, shade) } else { RGBColor(255, shade, shade) };
             chart.draw_series(std::iter::once(Rectangle::new(
-                [(SegmentValue::Exact(p as i32), SegmentValue::Exact(y)), (SegmentValue::Exact(p as i32 + 1), SegmentValue::Exact(y + 1))],
+                [
+                    (SegmentValue::Exact(p as i32), SegmentValue::Exact(y)),
+                    (SegmentValue::Exact(p as i32 + 1), SegmentValue::Exact(y + 1)),
+                ],
                 colour.filled(),
             )))?;
             if n > 0 {
                 let style = ("sans-serif", 14).into_font().color(if frac > 0.6 { &WHITE } else { &BLACK });
-                chart.draw_series(std::iter::once(Text::new(n.to_string(), (SegmentValue::CenterOf(p as i32), SegmentValue::CenterOf(y)), style)))?;
+                chart.draw_series(std::iter::once(Text::new(
+                    n.to_string(),
+                    (SegmentValue::CenterOf(p as i32), SegmentValue::CenterOf(y)),
+                    style,
+                )))?;
             }
         }
     }

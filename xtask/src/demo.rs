@@ -12,7 +12,8 @@ const RATE: u32 = 44_100;
 /// Writes every [`Demo`] sound as 16-bit mono WAV into `dir`.
 pub fn write_all(dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let spec = hound::WavSpec { channels: 1, sample_rate: RATE, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    let spec =
+        hound::WavSpec { channels: 1, sample_rate: RATE, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
     for demo in Demo::ALL {
         let path = dir.join(format!("{}.wav", demo.file_stem()));
         let mut w = hound::WavWriter::create(&path, spec).with_context(|| format!("creating {}", path.display()))?;

@@ -31,7 +31,12 @@ pub struct EvalArgs {
 }
 
 /// Classifies decoded clips (optionally cropped to `crop_seconds`) and scores them.
-pub fn evaluate_clips(weights: &[u8], meta: &ModelMeta, clips: &[Clip], crop_seconds: Option<f32>) -> Result<Evaluation> {
+pub fn evaluate_clips(
+    weights: &[u8],
+    meta: &ModelMeta,
+    clips: &[Clip],
+    crop_seconds: Option<f32>,
+) -> Result<Evaluation> {
     let classifier = Classifier::from_bytes(weights, &serde_json::to_string(meta)?)?;
     classify_and_score(&classifier, clips, crop_seconds)
 }
@@ -53,8 +58,13 @@ fn classify_and_score(classifier: &Classifier, clips: &[Clip], crop_seconds: Opt
 }
 
 pub fn run(args: EvalArgs) -> Result<()> {
-    let classifier = Classifier::from_dir(&args.model).with_context(|| format!("loading model from {}", args.model.display()))?;
-    let opts = DecodeOptions { target_rate: classifier.meta().features.sample_rate, max_seconds: classifier.meta().analysis_seconds, ..DecodeOptions::default() };
+    let classifier =
+        Classifier::from_dir(&args.model).with_context(|| format!("loading model from {}", args.model.display()))?;
+    let opts = DecodeOptions {
+        target_rate: classifier.meta().features.sample_rate,
+        max_seconds: classifier.meta().analysis_seconds,
+        ..DecodeOptions::default()
+    };
     let (clips, _) = crate::train::load_folder(&args.data, &opts)?;
     let full = classify_and_score(&classifier, &clips, None)?;
     let crop = classify_and_score(&classifier, &clips, Some(args.crop_ms / 1000.0))?;
@@ -67,7 +77,8 @@ pub fn run(args: EvalArgs) -> Result<()> {
             "full": full,
             "crop": { "ms": args.crop_ms, "evaluation": crop },
         });
-        std::fs::write(path, serde_json::to_string_pretty(&json)? + "\n").with_context(|| format!("writing {}", path.display()))?;
+        std::fs::write(path, serde_json::to_string_pretty(&json)? + "\n")
+            .with_context(|| format!("writing {}", path.display()))?;
         println!("wrote {}", path.display());
     }
     if let Some(path) = &args.png {

@@ -66,7 +66,13 @@ impl Score {
     fn from_counts(tp: usize, fp: usize, fn_: usize) -> Self {
         // With nothing found (or nothing to find), a score is perfect only if the other side is
         // empty too.
-        let ratio = |a: usize, b: usize, other: usize| if b == 0 { f64::from(u8::from(other == 0)) } else { a as f64 / b as f64 };
+        let ratio = |a: usize, b: usize, other: usize| {
+            if b == 0 {
+                f64::from(u8::from(other == 0))
+            } else {
+                a as f64 / b as f64
+            }
+        };
         let (precision, recall) = (ratio(tp, tp + fp, fn_), ratio(tp, tp + fn_, fp));
         let f1 = if precision + recall > 0.0 { 2.0 * precision * recall / (precision + recall) } else { 0.0 };
         Self { tp, fp, fn_, precision, recall, f1 }
@@ -117,7 +123,8 @@ fn read_annotations(path: &Path) -> Result<Vec<(f64, DrumClass)>> {
         if line.trim().is_empty() {
             continue;
         }
-        let (t, c) = line.split_once(',').with_context(|| format!("{}:{}: expected time_s,class", path.display(), i + 1))?;
+        let (t, c) =
+            line.split_once(',').with_context(|| format!("{}:{}: expected time_s,class", path.display(), i + 1))?;
         let t: f64 = t.trim().parse().with_context(|| format!("{}:{}: bad time", path.display(), i + 1))?;
         let c: DrumClass = c.trim().parse().with_context(|| format!("{}:{}", path.display(), i + 1))?;
         out.push((t, c));
@@ -137,7 +144,13 @@ fn onset_times(ann: &[(f64, DrumClass)]) -> Vec<f64> {
     out
 }
 
-fn score_track(name: String, truth: &[(f64, DrumClass)], found: &[(f64, Vec<DrumClass>)], tol: f64, classes: bool) -> TrackResult {
+fn score_track(
+    name: String,
+    truth: &[(f64, DrumClass)],
+    found: &[(f64, Vec<DrumClass>)],
+    tol: f64,
+    classes: bool,
+) -> TrackResult {
     let truth_onsets = onset_times(truth);
     let found_onsets: Vec<f64> = found.iter().map(|f| f.0).collect();
     let pairs = match_times(&found_onsets, &truth_onsets, tol);
@@ -178,7 +191,9 @@ fn decode_track(path: &Path, rate: u32) -> Result<Vec<f32>> {
 
 pub fn run(args: EvalHitsArgs) -> Result<()> {
     let mut pairs: Vec<(String, PathBuf, PathBuf)> = Vec::new();
-    for entry in std::fs::read_dir(&args.data).with_context(|| format!("reading {} (make it with `cargo xtask make-performances`)", args.data.display()))? {
+    for entry in std::fs::read_dir(&args.data)
+        .with_context(|| format!("reading {} (make it with `cargo xtask make-performances`)", args.data.display()))?
+    {
         let path = entry?.path();
         if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("wav")) {
             let csv = path.with_extension("csv");
@@ -190,12 +205,18 @@ pub fn run(args: EvalHitsArgs) -> Result<()> {
     }
     pairs.sort();
     if pairs.is_empty() {
-        bail!("no NAME.wav + NAME.csv pairs in {} (make them with `cargo xtask make-performances`)", args.data.display());
+        bail!(
+            "no NAME.wav + NAME.csv pairs in {} (make them with `cargo xtask make-performances`)",
+            args.data.display()
+        );
     }
     let classifier = if args.onsets_only {
         None
     } else {
-        Some(Classifier::from_dir(&args.model).with_context(|| format!("loading model from {}", args.model.display()))?)
+        Some(
+            Classifier::from_dir(&args.model)
+                .with_context(|| format!("loading model from {}", args.model.display()))?,
+        )
     };
     let rate = classifier.as_ref().map_or(44_100, |c| c.meta().features.sample_rate);
     let cfg = HitConfig {
@@ -239,7 +260,15 @@ fn report(args: &EvalHitsArgs, classifier: Option<&Classifier>, results: &[Track
         }
         errors.extend(&r.errors);
         let mean = r.errors.iter().map(|e| e.abs()).sum::<f64>() / r.errors.len().max(1) as f64;
-        println!("{:<28} {:>6.3} {:>6.3} {:>6.3} {:>6} {:>6.1}ms", r.name, r.onsets.precision, r.onsets.recall, r.onsets.f1, r.onsets.tp + r.onsets.fn_, mean * 1e3);
+        println!(
+            "{:<28} {:>6.3} {:>6.3} {:>6.3} {:>6} {:>6.1}ms",
+            r.name,
+            r.onsets.precision,
+            r.onsets.recall,
+            r.onsets.f1,
+            r.onsets.tp + r.onsets.fn_,
+            mean * 1e3
+        );
         if args.details {
             let missed: Vec<String> = r.missed.iter().map(|(t, c)| format!("{t:.3} {c:?}")).collect();
             let extra: Vec<String> = r.extra.iter().map(|t| format!("{t:.3}")).collect();
@@ -260,7 +289,9 @@ fn report(args: &EvalHitsArgs, classifier: Option<&Classifier>, results: &[Track
         "onsets: P {:.4}  R {:.4}  F1 {:.4}  (tp {} fp {} fn {})",
         onsets.precision, onsets.recall, onsets.f1, onsets.tp, onsets.fp, onsets.fn_
     );
-    println!("timing: mean |error| {mean_abs:.2} ms  median |error| {median_abs:.2} ms  mean signed {mean_signed:+.2} ms");
+    println!(
+        "timing: mean |error| {mean_abs:.2} ms  median |error| {median_abs:.2} ms  mean signed {mean_signed:+.2} ms"
+    );
     if !per_class.is_empty() {
         println!("\n{:<12} {:>7} {:>7} {:>7} {:>8}", "class", "P", "R", "F1", "support");
         for (c, s) in &per_class {
@@ -280,7 +311,8 @@ fn report(args: &EvalHitsArgs, classifier: Option<&Classifier>, results: &[Track
             "per_class": per_class,
             "tracks": results,
         });
-        std::fs::write(path, serde_json::to_string_pretty(&json)? + "\n").with_context(|| format!("writing {}", path.display()))?;
+        std::fs::write(path, serde_json::to_string_pretty(&json)? + "\n")
+            .with_context(|| format!("writing {}", path.display()))?;
         println!("wrote {}", path.display());
     }
     Ok(())

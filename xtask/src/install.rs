@@ -51,7 +51,8 @@ fn install_one(src: &Path, dest_dir: &Path) -> Result<PathBuf> {
 }
 
 pub fn run() -> Result<()> {
-    let status = std::process::Command::new("cargo").args(["xtask", "bundle", "drumsort-plugin", "--release"]).status()?;
+    let status =
+        std::process::Command::new("cargo").args(["xtask", "bundle", "drumsort-plugin", "--release"]).status()?;
     if !status.success() {
         bail!("bundling failed");
     }

@@ -63,7 +63,16 @@ enum Style {
 }
 
 impl Style {
-    const ALL: [Style; 8] = [Style::Rock, Style::Funk, Style::House, Style::DrumAndBass, Style::HipHop, Style::Latin, Style::Jazz, Style::Breakbeat];
+    const ALL: [Style; 8] = [
+        Style::Rock,
+        Style::Funk,
+        Style::House,
+        Style::DrumAndBass,
+        Style::HipHop,
+        Style::Latin,
+        Style::Jazz,
+        Style::Breakbeat,
+    ];
 
     fn tempo(self) -> (f32, f32) {
         match self {
@@ -134,7 +143,11 @@ pub fn run(args: PerformancesArgs) -> Result<()> {
             *m.entry(h.1.as_str()).or_default() += 1;
             m
         });
-        println!("{name}: {:.1} s, {} hits, density {density:.2}, {classes:?}", audio.len() as f32 / SR as f32, hits.len());
+        println!(
+            "{name}: {:.1} s, {} hits, density {density:.2}, {classes:?}",
+            audio.len() as f32 / SR as f32,
+            hits.len()
+        );
     }
     println!("wrote {} tracks to {}", args.n, args.out.display());
     Ok(())
@@ -144,7 +157,8 @@ pub fn run(args: PerformancesArgs) -> Result<()> {
 /// whose loudest moment is late or whose level rises again after its attack is a roll, a flam,
 /// a swell or a loop, and would make the annotations wrong.
 fn load_library(dir: &Path) -> Result<Library> {
-    let items = dataset::list_labelled(dir).with_context(|| format!("listing {} (get the dataset into ../shared/drumdata)", dir.display()))?;
+    let items = dataset::list_labelled(dir)
+        .with_context(|| format!("listing {} (get the dataset into ../shared/drumdata)", dir.display()))?;
     let items: Vec<_> = items.into_iter().filter(|(_, c)| c.is_drum()).collect();
     let opts = DecodeOptions { target_rate: SR, max_seconds: MAX_SHOT_S, pre_roll_s: 0.0, ..DecodeOptions::default() };
     let (clips, failed) = dataset::load(&items, &opts);
@@ -164,7 +178,11 @@ fn load_library(dir: &Path) -> Result<Library> {
         let attack = x.iter().position(|v| v.abs() >= 0.1).unwrap_or(0);
         library.entry(clip.class).or_default().push(Arc::new(Shot { samples: x, attack }));
     }
-    eprintln!("{} one-shots in {} classes; left out as rolls, swells or too short: {unclean:?}", library.values().map(Vec::len).sum::<usize>(), library.len());
+    eprintln!(
+        "{} one-shots in {} classes; left out as rolls, swells or too short: {unclean:?}",
+        library.values().map(Vec::len).sum::<usize>(),
+        library.len()
+    );
     for c in [DrumClass::Kick, DrumClass::Snare, DrumClass::ClosedHat] {
         if !library.contains_key(&c) {
             bail!("no usable {c} one-shots under {}", dir.display());
@@ -185,9 +203,11 @@ fn is_clean_one_shot(x: &[f32]) -> bool {
 /// since.
 fn one_event(x: &[f32]) -> bool {
     let frame = (0.005 * SR as f32) as usize;
-    let rms: Vec<f32> = x.chunks(frame).map(|c| (c.iter().map(|v| v * v).sum::<f32>() / c.len() as f32).sqrt()).collect();
+    let rms: Vec<f32> =
+        x.chunks(frame).map(|c| (c.iter().map(|v| v * v).sum::<f32>() / c.len() as f32).sqrt()).collect();
     // Maximum over 25 ms, so the phase of a kick's 40 Hz tone does not look like a new hit.
-    let env: Vec<f32> = (0..rms.len()).map(|i| rms[i..(i + 5).min(rms.len())].iter().fold(0f32, |m, &v| m.max(v))).collect();
+    let env: Vec<f32> =
+        (0..rms.len()).map(|i| rms[i..(i + 5).min(rms.len())].iter().fold(0f32, |m, &v| m.max(v))).collect();
     let (peak_at, &peak) = env.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap_or((0, &0.0));
     if peak <= 0.0 || peak_at * frame > (0.06 * SR as f32) as usize {
         return false;
@@ -231,7 +251,17 @@ fn bar_notes(style: Style, bar: usize, bars: usize, density: f32, rng: &mut ChaC
             let sixteenths = density > 0.7;
             for s in 0..16 {
                 if s % 2 == 0 || sixteenths {
-                    add(s as f32, DrumClass::ClosedHat, if s % 4 == 0 { 0.8 } else if s % 2 == 0 { 0.6 } else { 0.35 });
+                    add(
+                        s as f32,
+                        DrumClass::ClosedHat,
+                        if s % 4 == 0 {
+                            0.8
+                        } else if s % 2 == 0 {
+                            0.6
+                        } else {
+                            0.35
+                        },
+                    );
                 }
             }
             let kicks: &[usize] = if style == Style::Rock { &[0, 8] } else { &[0, 6, 10] };
@@ -255,7 +285,17 @@ fn bar_notes(style: Style, bar: usize, bars: usize, density: f32, rng: &mut ChaC
         Style::Funk => {
             for s in 0..16 {
                 if s != 14 {
-                    add(s as f32, DrumClass::ClosedHat, if s % 4 == 0 { 0.75 } else if s % 2 == 0 { 0.55 } else { 0.3 });
+                    add(
+                        s as f32,
+                        DrumClass::ClosedHat,
+                        if s % 4 == 0 {
+                            0.75
+                        } else if s % 2 == 0 {
+                            0.55
+                        } else {
+                            0.3
+                        },
+                    );
                 }
             }
             add(14.0, DrumClass::OpenHat, 0.65);
@@ -294,7 +334,11 @@ fn bar_notes(style: Style, bar: usize, bars: usize, density: f32, rng: &mut ChaC
         Style::DrumAndBass => {
             let ride = bar % 8 >= 4;
             for s in (0..16).step_by(2) {
-                add(s as f32, if ride { DrumClass::Ride } else { DrumClass::ClosedHat }, if s % 4 == 0 { 0.7 } else { 0.5 });
+                add(
+                    s as f32,
+                    if ride { DrumClass::Ride } else { DrumClass::ClosedHat },
+                    if s % 4 == 0 { 0.7 } else { 0.5 },
+                );
             }
             add(0.0, DrumClass::Kick, 0.95);
             add(10.0, DrumClass::Kick, 0.9);
@@ -341,7 +385,12 @@ fn bar_notes(style: Style, bar: usize, bars: usize, density: f32, rng: &mut ChaC
             }
             for s in 0..16 {
                 if p(density, rng) {
-                    out.push(Note { step: s as f32, class: DrumClass::Shaker, velocity: if s % 4 == 0 { 0.45 } else { 0.25 }, variant: 0 });
+                    out.push(Note {
+                        step: s as f32,
+                        class: DrumClass::Shaker,
+                        velocity: if s % 4 == 0 { 0.45 } else { 0.25 },
+                        variant: 0,
+                    });
                 }
             }
             out.push(Note { step: 0.0, class: DrumClass::Kick, velocity: 0.85, variant: 0 });
@@ -392,7 +441,13 @@ fn bar_notes(style: Style, bar: usize, bars: usize, density: f32, rng: &mut ChaC
 
 /// Plays `style` for 8 to 16 bars with a kit drawn from `library`; returns the mastered mono
 /// track and its annotations `(time_s, class)`.
-fn perform(style: Style, bpm: f32, density: f32, library: &Library, rng: &mut ChaCha8Rng) -> (Vec<f32>, Vec<(f64, DrumClass)>) {
+fn perform(
+    style: Style,
+    bpm: f32,
+    density: f32,
+    library: &Library,
+    rng: &mut ChaCha8Rng,
+) -> (Vec<f32>, Vec<(f64, DrumClass)>) {
     // The kit: up to three samples per class (toms and percussion use several).
     let kit: BTreeMap<DrumClass, Vec<Arc<Shot>>> = library
         .iter()
@@ -427,7 +482,9 @@ fn perform(style: Style, bpm: f32, density: f32, library: &Library, rng: &mut Ch
         for n in notes {
             let Some(shots) = kit.get(&n.class).filter(|s| !s.is_empty()) else { continue };
             let key = (n.step * 1000.0) as u32;
-            let offset = *offsets.entry(key).or_insert_with(|| (rng.gen_range(-0.004f64..0.004) + rng.gen_range(-0.004f64..0.004)) / 2.0);
+            let offset = *offsets
+                .entry(key)
+                .or_insert_with(|| (rng.gen_range(-0.004f64..0.004) + rng.gen_range(-0.004f64..0.004)) / 2.0);
             let t = lead_in + (bar as f64 * 16.0 + f64::from(n.step)) * step_s + offset;
             let velocity = (n.velocity * 10f32.powf(rng.gen_range(-2.0f32..2.0) / 20.0)).min(1.0);
             events.push((t, n.class, velocity, Arc::clone(&shots[n.variant % shots.len()])));
@@ -443,7 +500,9 @@ fn perform(style: Style, bpm: f32, density: f32, library: &Library, rng: &mut Ch
         let mut x: Vec<f32> = shot.samples.clone();
         // Hats choke: the next hat stops this one (15 ms fade).
         if matches!(class, DrumClass::OpenHat | DrumClass::ClosedHat) {
-            if let Some(next) = events[i + 1..].iter().find(|e| matches!(e.1, DrumClass::OpenHat | DrumClass::ClosedHat) && e.0 > *t) {
+            if let Some(next) =
+                events[i + 1..].iter().find(|e| matches!(e.1, DrumClass::OpenHat | DrumClass::ClosedHat) && e.0 > *t)
+            {
                 let cut = ((next.0 - t) * f64::from(SR)) as usize + shot.attack;
                 let fade = (0.015 * SR as f32) as usize;
                 for (k, v) in x.iter_mut().enumerate().skip(cut) {
@@ -497,7 +556,8 @@ fn compress(x: &mut [f32], threshold_db: f32, ratio: f32) {
 
 fn write_track(dir: &Path, name: &str, audio: &[f32], hits: &[(f64, DrumClass)]) -> Result<()> {
     let wav = dir.join(format!("{name}.wav"));
-    let spec = hound::WavSpec { channels: 1, sample_rate: SR, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    let spec =
+        hound::WavSpec { channels: 1, sample_rate: SR, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
     let mut w = hound::WavWriter::create(&wav, spec).with_context(|| format!("creating {}", wav.display()))?;
     for v in audio {
         w.write_sample((v.clamp(-1.0, 1.0) * 32_767.0).round() as i16)?;
@@ -538,16 +598,23 @@ mod tests {
         for style in Style::ALL {
             let notes: Vec<Note> = (0..8).flat_map(|bar| bar_notes(style, bar, 8, 1.0, &mut rng)).collect();
             assert!(notes.iter().any(|n| n.class == DrumClass::Kick), "{style:?}");
-            assert!(notes.iter().all(|n| (0.0..16.0).contains(&n.step) && (0.0..=1.0).contains(&n.velocity)), "{style:?}");
+            assert!(
+                notes.iter().all(|n| (0.0..16.0).contains(&n.step) && (0.0..=1.0).contains(&n.velocity)),
+                "{style:?}"
+            );
         }
         let funk: Vec<Note> = (0..8).flat_map(|bar| bar_notes(Style::Funk, bar, 8, 1.0, &mut rng)).collect();
         assert!(funk.iter().any(|n| n.class == DrumClass::Snare && n.velocity < 0.3), "ghost notes");
-        assert!(funk.iter().any(|a| a.class == DrumClass::Kick && funk.iter().any(|b| b.class == DrumClass::ClosedHat && b.step == a.step)));
+        assert!(funk
+            .iter()
+            .any(|a| a.class == DrumClass::Kick
+                && funk.iter().any(|b| b.class == DrumClass::ClosedHat && b.step == a.step)));
     }
 
     #[test]
     fn compressor_keeps_peak_and_narrows_dynamics() {
-        let mut x: Vec<f32> = (0..44_100).map(|i| if i < 22_050 { 0.9 } else { 0.1 } * if i % 2 == 0 { 1.0 } else { -1.0 }).collect();
+        let mut x: Vec<f32> =
+            (0..44_100).map(|i| if i < 22_050 { 0.9 } else { 0.1 } * if i % 2 == 0 { 1.0 } else { -1.0 }).collect();
         compress(&mut x, -12.0, 4.0);
         assert!((peak(&x) - 0.9).abs() < 1e-3);
         // Past the attack and the release, loud is much less than 19 dB above quiet.

@@ -39,7 +39,13 @@ pub fn load_folder(dir: &Path, opts: &DecodeOptions) -> Result<(Vec<dataset::Cli
     let items = dataset::list_labelled(dir).with_context(|| format!("listing {}", dir.display()))?;
     let t = Instant::now();
     let (clips, failed) = dataset::load(&items, opts);
-    eprintln!("decoded {} of {} files under {} in {:.1} s", clips.len(), items.len(), dir.display(), t.elapsed().as_secs_f64());
+    eprintln!(
+        "decoded {} of {} files under {} in {:.1} s",
+        clips.len(),
+        items.len(),
+        dir.display(),
+        t.elapsed().as_secs_f64()
+    );
     for (path, err) in &failed {
         eprintln!("  skipped {}: {err}", path.display());
     }
@@ -59,7 +65,11 @@ pub fn run(args: TrainArgs) -> Result<()> {
     }
     let mel_cfg = MelConfig::default();
     // Decode a little more than the model sees, so time-shift augmentation has real audio.
-    let opts = DecodeOptions { target_rate: mel_cfg.sample_rate, max_seconds: cfg.analysis_seconds + 0.1, ..DecodeOptions::default() };
+    let opts = DecodeOptions {
+        target_rate: mel_cfg.sample_rate,
+        max_seconds: cfg.analysis_seconds + 0.1,
+        ..DecodeOptions::default()
+    };
     let (train_clips, train_hash) = load_folder(&args.train, &opts)?;
     let (val_clips, val_hash) = load_folder(&args.val, &opts)?;
     if train_clips.is_empty() || val_clips.is_empty() {
@@ -80,14 +90,21 @@ pub fn run(args: TrainArgs) -> Result<()> {
         },
         |r| {
             // suspend() prints whether or not the bar is drawn (logs, CI, pipes).
-            bar.suspend(|| println!(
-                "epoch {:>3}  loss {:.4}  val top-1 {:.4}  macro-F1 {:.4}  crop-50ms top-1 {:.4}  ({:.0} s)",
-                r.epoch, r.train_loss, r.val.top1, r.val.macro_f1, r.val_crop50_top1, r.seconds
-            ));
+            bar.suspend(|| {
+                println!(
+                    "epoch {:>3}  loss {:.4}  val top-1 {:.4}  macro-F1 {:.4}  crop-50ms top-1 {:.4}  ({:.0} s)",
+                    r.epoch, r.train_loss, r.val.top1, r.val.macro_f1, r.val_crop50_top1, r.seconds
+                )
+            });
         },
     )?;
     bar.finish_and_clear();
-    println!("best epoch {} (selection score {:.4}) after {:.0} s", trained.best.epoch, trained.best.selection_score, started.elapsed().as_secs_f64());
+    println!(
+        "best epoch {} (selection score {:.4}) after {:.0} s",
+        trained.best.epoch,
+        trained.best.selection_score,
+        started.elapsed().as_secs_f64()
+    );
 
     std::fs::create_dir_all(&args.out)?;
     let weights_path = args.out.join(WEIGHTS_FILE);
@@ -135,7 +152,10 @@ pub fn run(args: TrainArgs) -> Result<()> {
     meta.thresholds.reject_other = best.1;
     let full = crate::eval::evaluate_clips(&weights, &meta, &val_clips, None)?;
     let crop = crate::eval::evaluate_clips(&weights, &meta, &val_clips, Some(0.05))?;
-    println!("reject_other threshold {:.2}\n{full}\n50 ms crops: top-1 {:.4}  macro-F1 {:.4}", best.1, crop.top1, crop.macro_f1);
+    println!(
+        "reject_other threshold {:.2}\n{full}\n50 ms crops: top-1 {:.4}  macro-F1 {:.4}",
+        best.1, crop.top1, crop.macro_f1
+    );
     meta.validation = serde_json::json!({
         "data": args.val,
         "top1": full.top1,

@@ -105,7 +105,9 @@ pub(super) fn decode_source(
         .ok_or_else(|| DecodeError::Unsupported("audio track without codec parameters".into()))?;
     let rate = match params.sample_rate {
         None | Some(0) => return Err(DecodeError::Corrupt("header gives no sample rate".into())),
-        Some(r) if r > MAX_RATE => return Err(DecodeError::Unsupported(format!("sample rate {r} Hz is above 768 kHz"))),
+        Some(r) if r > MAX_RATE => {
+            return Err(DecodeError::Unsupported(format!("sample rate {r} Hz is above 768 kHz")))
+        }
         Some(r) if r < MIN_RATE => return Err(DecodeError::Unsupported(format!("sample rate {r} Hz is below 1 kHz"))),
         Some(r) => r,
     };

@@ -156,10 +156,7 @@ fn entry_from_row(r: &Row<'_>) -> rusqlite::Result<Entry> {
             onset_s: r.get::<_, Option<f64>>(12)?.unwrap_or(0.0),
             peak: r.get::<_, Option<f64>>(13)?.unwrap_or(0.0) as f32,
             rms: r.get::<_, Option<f64>>(14)?.unwrap_or(0.0) as f32,
-            warnings: r
-                .get::<_, Option<String>>(15)?
-                .and_then(|w| serde_json::from_str(&w).ok())
-                .unwrap_or_default(),
+            warnings: r.get::<_, Option<String>>(15)?.and_then(|w| serde_json::from_str(&w).ok()).unwrap_or_default(),
         }),
         None => None,
     };
@@ -288,7 +285,10 @@ impl Index {
     /// Folders (or files) scans were run on, most recent first: what `organize` must not write
     /// into, and what the plugin offers to rescan.
     pub fn roots(&self) -> Result<Vec<PathBuf>> {
-        let mut stmt = self.conn.prepare_cached("SELECT path FROM roots ORDER BY scanned_at DESC, path").map_err(|e| self.err(e))?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT path FROM roots ORDER BY scanned_at DESC, path")
+            .map_err(|e| self.err(e))?;
         let rows = stmt.query_map([], |r| r.get::<_, Vec<u8>>(0)).map_err(|e| self.err(e))?;
         rows.map(|r| r.map(key_path).map_err(|e| self.err(e))).collect()
     }

@@ -74,7 +74,14 @@ pub(super) fn write_failure(
 }
 
 /// Gives row `id` the stored analysis of row `from` (same bytes, so the same result).
-pub(super) fn copy_analysis(tx: &Connection, id: i64, from: i64, (size, mtime): (u64, i64), hash: &[u8; 32], now: i64) -> rusqlite::Result<()> {
+pub(super) fn copy_analysis(
+    tx: &Connection,
+    id: i64,
+    from: i64,
+    (size, mtime): (u64, i64),
+    hash: &[u8; 32],
+    now: i64,
+) -> rusqlite::Result<()> {
     tx.prepare_cached(
         "UPDATE files SET (state, container, codec, sample_rate, channels, bits, duration_s, onset_s, peak, rms, warnings, \
          class, confidence, scores, embedding, model_version, error_kind, error_message) = \

@@ -125,7 +125,10 @@ impl<'a> ScanModel<'a> {
 
     /// A model loaded by `load` on first use; `version` must be its `meta().model_version`
     /// (read from the metadata JSON, which is cheap).
-    pub fn lazy(version: impl Into<String>, load: impl FnOnce() -> std::result::Result<Classifier, ModelError> + 'a) -> Self {
+    pub fn lazy(
+        version: impl Into<String>,
+        load: impl FnOnce() -> std::result::Result<Classifier, ModelError> + 'a,
+    ) -> Self {
         Self { version: version.into(), source: Source::Lazy(Some(Box::new(load))) }
     }
 
@@ -356,7 +359,8 @@ impl Index {
         let mut seen = HashSet::new();
         {
             let mut insert = tx.prepare("INSERT INTO files (path, size, mtime_ns, state) VALUES (?1, ?2, ?3, 0)")?;
-            let mut restamp = tx.prepare("UPDATE files SET size = ?1, mtime_ns = ?2, state = 0, missing = 0 WHERE id = ?3")?;
+            let mut restamp =
+                tx.prepare("UPDATE files SET size = ?1, mtime_ns = ?2, state = 0, missing = 0 WHERE id = ?3")?;
             let mut requeue = tx.prepare("UPDATE files SET state = 0, missing = 0 WHERE id = ?1")?;
             let mut found = tx.prepare("UPDATE files SET missing = 0 WHERE id = ?1")?;
             for w in walked {
@@ -364,7 +368,14 @@ impl Index {
                     insert.execute(params![w.key, w.size as i64, w.mtime_ns])?;
                     let id = tx.last_insert_rowid();
                     let (old_hash, old_status, old_current) = (None, Status::Pending, false);
-                    work.push(Work { id, path: w.path.clone(), reason: Reason::New, old_hash, old_status, old_current });
+                    work.push(Work {
+                        id,
+                        path: w.path.clone(),
+                        reason: Reason::New,
+                        old_hash,
+                        old_status,
+                        old_current,
+                    });
                     summary.new += 1;
                     continue;
                 };
@@ -430,13 +441,18 @@ impl Index {
 
     /// Other analysed rows holding exactly these bytes.
     fn twins(&self, hash: &[u8; 32], skip: &HashSet<i64>) -> rusqlite::Result<Vec<Twin>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT id, path, state, missing, model_version FROM files WHERE hash = ?1 AND state != 0 ORDER BY id")?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, path, state, missing, model_version FROM files WHERE hash = ?1 AND state != 0 ORDER BY id",
+        )?;
         let rows = stmt.query_map(params![&hash[..]], |r| {
             let path = key_path(r.get(1)?);
             let missing = r.get::<_, i64>(3)? != 0;
-            Ok(Twin { id: r.get(0)?, status: Status::from_code(r.get(2)?), model_version: r.get(4)?, gone: missing || !path.exists() })
+            Ok(Twin {
+                id: r.get(0)?,
+                status: Status::from_code(r.get(2)?),
+                model_version: r.get(4)?,
+                gone: missing || !path.exists(),
+            })
         })?;
         let mut out = Vec::new();
         for t in rows {
@@ -487,7 +503,8 @@ impl Index {
                     if w.reason == Reason::Changed {
                         summary.changed -= 1;
                     }
-                    let twin = Twin { id: w.id, status: w.old_status, model_version: Some(version.clone()), gone: false };
+                    let twin =
+                        Twin { id: w.id, status: w.old_status, model_version: Some(version.clone()), gone: false };
                     kept.entry(*hash).or_insert(twin);
                     Some(Plan::Keep)
                 }
@@ -518,7 +535,8 @@ impl Index {
                 }
             }
             let current = |t: &&Twin| t.model_version.as_deref() == Some(version.as_str());
-            let donor = twins.iter().filter(current).find(|t| Some(t.id) == gone).or_else(|| twins.iter().find(current));
+            let donor =
+                twins.iter().filter(current).find(|t| Some(t.id) == gone).or_else(|| twins.iter().find(current));
             *plan = Some(match donor {
                 Some(t) => Plan::Copy { from: t.id, failed: t.status == Status::Failed },
                 None => Plan::Analyse,
@@ -528,7 +546,8 @@ impl Index {
 
         let paths: Vec<PathBuf> =
             batch.iter().zip(&plans).filter(|(_, p)| matches!(p, Plan::Analyse)).map(|(w, _)| w.path.clone()).collect();
-        let mut results = if paths.is_empty() { Vec::new() } else { analyse_paths(model.get()?, &paths, |_| {}) }.into_iter();
+        let mut results =
+            if paths.is_empty() { Vec::new() } else { analyse_paths(model.get()?, &paths, |_| {}) }.into_iter();
         summary.analysed += paths.len();
 
         let now = now_unix();
@@ -561,7 +580,16 @@ impl Index {
                     Some(Ok(a)) => write_analysis(&tx, w.id, (*size, *mtime), hash, &a, &version, now),
                     Some(Err(e)) => {
                         summary.errors += 1;
-                        write_failure(&tx, w.id, Some((*size, *mtime)), Some(hash), e.kind(), &e.to_string(), &version, now)
+                        write_failure(
+                            &tx,
+                            w.id,
+                            Some((*size, *mtime)),
+                            Some(hash),
+                            e.kind(),
+                            &e.to_string(),
+                            &version,
+                            now,
+                        )
                     }
                     None => {
                         summary.errors += 1;

@@ -42,7 +42,12 @@ fn classifier() -> Classifier {
 }
 
 fn write_wav(path: &Path, samples: &[f32]) {
-    let spec = hound::WavSpec { channels: 1, sample_rate: 44_100, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 44_100,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
     let mut w = hound::WavWriter::create(path, spec).unwrap();
     for v in samples {
         w.write_sample((v * 32767.0) as i16).unwrap();
@@ -228,7 +233,10 @@ fn an_unchanged_rescan_never_loads_the_model_and_copies_are_not_decoded() {
     let copied = index.scan(std::slice::from_ref(&lib), &mut lazy, &ScanOptions::default(), |_| {}).unwrap();
     assert_eq!((copied.new, copied.moved, copied.analysed), (1, 0, 0), "{copied:?}");
     assert_eq!(loads.load(Ordering::Relaxed), 0);
-    assert_eq!(entry(&index, &lib.join("copy of boom.wav")).prediction, entry(&index, &lib.join("boom_01.wav")).prediction);
+    assert_eq!(
+        entry(&index, &lib.join("copy of boom.wav")).prediction,
+        entry(&index, &lib.join("boom_01.wav")).prediction
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -256,7 +264,13 @@ fn only_files_under_the_scanned_roots_are_marked_missing() {
 #[test]
 fn key_ranges_cover_exactly_the_paths_below_a_root() {
     let (lo, hi) = below(b"/a/lib");
-    for (p, inside) in [(&b"/a/lib/x.wav"[..], true), (b"/a/lib/sub/y.wav", true), (b"/a/lib2/x.wav", false), (b"/a/lib", false), (b"/a/lia/x", false)] {
+    for (p, inside) in [
+        (&b"/a/lib/x.wav"[..], true),
+        (b"/a/lib/sub/y.wav", true),
+        (b"/a/lib2/x.wav", false),
+        (b"/a/lib", false),
+        (b"/a/lia/x", false),
+    ] {
         assert_eq!(p >= &lo[..] && p < &hi[..], inside, "{}", String::from_utf8_lossy(p));
     }
     assert_eq!(below(b"/"), (b"/".to_vec(), b"0".to_vec()));

@@ -121,9 +121,10 @@ pub(super) fn open_or_recover(path: &Path) -> Result<(Connection, Option<SetAsid
         Ok(conn) => Ok((conn, Some(set_aside))),
         Err(Refusal::Fatal(e)) => Err(e),
         Err(Refusal::Corrupt(message)) => Err(IndexError::Unusable { path: path.to_path_buf(), message }),
-        Err(Refusal::Future(v)) => {
-            Err(IndexError::Unusable { path: path.to_path_buf(), message: format!("schema version {v} right after a fresh start") })
-        }
+        Err(Refusal::Future(v)) => Err(IndexError::Unusable {
+            path: path.to_path_buf(),
+            message: format!("schema version {v} right after a fresh start"),
+        }),
     }
 }
 
@@ -134,7 +135,11 @@ fn try_open_patiently(path: &Path) -> std::result::Result<Connection, Refusal> {
     loop {
         match try_open(path) {
             Err(Refusal::Fatal(IndexError::Sqlite { source, .. }))
-                if tries < 100 && matches!(source.sqlite_error_code(), Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)) =>
+                if tries < 100
+                    && matches!(
+                        source.sqlite_error_code(),
+                        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+                    ) =>
             {
                 tries += 1;
                 std::thread::sleep(Duration::from_millis(50));
@@ -188,7 +193,9 @@ fn try_open(path: &Path) -> std::result::Result<Connection, Refusal> {
         migrate(conn)?;
         // Touch each table so a damaged schema shows up now, not halfway through a scan.
         for table in ["files", "corrections", "roots"] {
-            conn.query_row(&format!("SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT 1)"), [], |r| r.get::<_, i64>(0))?;
+            conn.query_row(&format!("SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT 1)"), [], |r| {
+                r.get::<_, i64>(0)
+            })?;
         }
         Ok(())
     };
@@ -228,8 +235,10 @@ fn move_aside(path: &Path, reason: &SetAsideReason) -> Result<PathBuf> {
         n += 1;
         to = PathBuf::from(format!("{}-{n}", base.display()));
     }
-    std::fs::rename(path, &to)
-        .map_err(|source| IndexError::Io { context: format!("moving {} aside to {}", path.display(), to.display()), source })?;
+    std::fs::rename(path, &to).map_err(|source| IndexError::Io {
+        context: format!("moving {} aside to {}", path.display(), to.display()),
+        source,
+    })?;
     for suffix in ["-wal", "-shm"] {
         let side = PathBuf::from(format!("{}{suffix}", path.display()));
         if side.exists() {
@@ -307,14 +316,19 @@ mod tests {
         let index = Index::open(&db).unwrap();
         let aside = index.set_aside().cloned().expect("garbage must be set aside");
         assert!(matches!(aside.reason, SetAsideReason::Corrupt(_)), "{aside}");
-        assert!(aside.to.file_name().unwrap().to_string_lossy().starts_with("library.sqlite.corrupt-"), "{}", aside.to.display());
+        assert!(
+            aside.to.file_name().unwrap().to_string_lossy().starts_with("library.sqlite.corrupt-"),
+            "{}",
+            aside.to.display()
+        );
         assert_eq!(std::fs::read(&aside.to).unwrap(), garbage, "the old file is kept byte for byte");
         assert!(aside.to_string().contains("corrupt"));
         drop(index);
         assert_eq!(user_version(&db), SCHEMA_VERSION);
         // A second garbage file the same second gets its own name.
         std::fs::remove_file(&db).unwrap();
-        std::fs::write(&db, b"not sqlite either, but long enough to have a header of sorts....................").unwrap();
+        std::fs::write(&db, b"not sqlite either, but long enough to have a header of sorts....................")
+            .unwrap();
         let again = Index::open(&db).unwrap();
         assert_ne!(again.set_aside().unwrap().to, aside.to);
         assert_eq!(siblings(&dir, "library.sqlite.corrupt-").len(), 2);
