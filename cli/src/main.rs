@@ -25,30 +25,28 @@ struct Cli {
     command: Command,
 }
 
+/// The inputs and output format shared by the per-file commands.
+#[derive(clap::Args)]
+struct Inputs {
+    /// Files or folders (walked recursively).
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Descend into hidden folders too.
+    #[arg(long)]
+    hidden: bool,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Print what the decoder finds in each file (format, rate, channels, duration, level).
-    Info {
-        /// Files or folders (walked recursively).
-        #[arg(required = true)]
-        paths: Vec<PathBuf>,
-        #[arg(long, value_enum, default_value_t = Format::Table)]
-        format: Format,
-        /// Descend into hidden folders too.
-        #[arg(long)]
-        hidden: bool,
-    },
+    Info(Inputs),
     /// Name each drum one-shot: kick, snare, clap, hats, tom, cymbals, rim, cowbell, shaker,
     /// perc, or other (not a drum one-shot).
     Classify {
-        /// Files or folders (walked recursively).
-        #[arg(required = true)]
-        paths: Vec<PathBuf>,
-        #[arg(long, value_enum, default_value_t = Format::Table)]
-        format: Format,
-        /// Descend into hidden folders too.
-        #[arg(long)]
-        hidden: bool,
+        #[command(flatten)]
+        inputs: Inputs,
         /// Use the model in this directory instead of the built-in one.
         #[arg(long)]
         model: Option<PathBuf>,
@@ -237,8 +235,8 @@ fn classify(paths: &[PathBuf], format: Format, hidden: bool, model: Option<PathB
 fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Info { paths, format, hidden } => info(&paths, format, hidden),
-        Command::Classify { paths, format, hidden, model } => classify(&paths, format, hidden, model),
+        Command::Info(i) => info(&i.paths, i.format, i.hidden),
+        Command::Classify { inputs: i, model } => classify(&i.paths, i.format, i.hidden, model),
         Command::Scan(args) => library::scan(args),
         Command::List(args) => library::list(args),
         Command::Relabel(args) => library::relabel(args),
