@@ -231,3 +231,29 @@ impl Classifier {
         Prediction { class, confidence: scores[class.index()], scores, embedding }
     }
 }
+
+/// A randomly initialised network with the shipped config, for tests of paths that need a model
+/// that runs rather than one that is right (`assets/model/` may lag behind the network code).
+#[cfg(test)]
+pub(crate) fn untrained(version: &str) -> Classifier {
+    use candle_nn::VarMap;
+    let varmap = VarMap::new();
+    let config = model::Config::default();
+    DrumNet::new(&config, VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu)).unwrap();
+    let tag = format!("{version}-{:?}-{}", std::thread::current().id(), std::process::id()).replace(['(', ')'], "");
+    let file = std::env::temp_dir().join(format!("drumsort-untrained-{tag}.safetensors"));
+    varmap.save(&file).unwrap();
+    let weights = std::fs::read(&file).unwrap();
+    std::fs::remove_file(&file).ok();
+    let meta = ModelMeta {
+        model_version: version.into(),
+        classes: DrumClass::ALL.iter().map(|c| c.as_str().to_string()).collect(),
+        model: config,
+        features: MelConfig::default(),
+        analysis_seconds: 1.0,
+        thresholds: Thresholds { reject_other: 0.3, multi_label: 0.5 },
+        training: serde_json::Value::Null,
+        validation: serde_json::Value::Null,
+    };
+    Classifier::from_bytes(&weights, &serde_json::to_string(&meta).unwrap()).unwrap()
+}

@@ -447,29 +447,7 @@ mod tests {
     /// A randomly initialised network: these tests check the path, not the labels (the model in
     /// `assets/model/` may be a placeholder).
     fn classifier() -> Classifier {
-        use candle_core::{DType, Device};
-        use candle_nn::{VarBuilder, VarMap};
-        let varmap = VarMap::new();
-        let config = crate::model::Config::default();
-        crate::model::DrumNet::new(&config, VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu)).unwrap();
-        let file = std::env::temp_dir().join(
-            format!("drumsort-hits-model-{:?}-{}.safetensors", std::thread::current().id(), std::process::id())
-                .replace(['(', ')'], ""),
-        );
-        varmap.save(&file).unwrap();
-        let weights = std::fs::read(&file).unwrap();
-        std::fs::remove_file(&file).ok();
-        let meta = crate::classifier::ModelMeta {
-            model_version: "hits-test".into(),
-            classes: DrumClass::ALL.iter().map(|c| c.as_str().to_string()).collect(),
-            model: config,
-            features: crate::mel::MelConfig::default(),
-            analysis_seconds: 1.0,
-            thresholds: crate::classifier::Thresholds { reject_other: 0.3, multi_label: 0.5 },
-            training: serde_json::Value::Null,
-            validation: serde_json::Value::Null,
-        };
-        Classifier::from_bytes(&weights, &serde_json::to_string(&meta).unwrap()).unwrap()
+        crate::classifier::untrained("hits-test")
     }
 
     fn pattern() -> (Vec<f32>, Vec<u64>) {

@@ -15,26 +15,7 @@ use crate::synth::Demo;
 /// A randomly initialised network named `version`: the scan needs a model that runs, not one that
 /// is right, and `assets/model/` may lag behind the network code while a new model trains.
 fn model(version: &str) -> Classifier {
-    use candle_core::{DType, Device};
-    use candle_nn::{VarBuilder, VarMap};
-    let varmap = VarMap::new();
-    let config = crate::model::Config::default();
-    crate::model::DrumNet::new(&config, VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu)).unwrap();
-    let file = std::env::temp_dir().join(format!("drumsort-index-model-{version}-{}.safetensors", std::process::id()));
-    varmap.save(&file).unwrap();
-    let weights = std::fs::read(&file).unwrap();
-    std::fs::remove_file(&file).ok();
-    let meta = crate::classifier::ModelMeta {
-        model_version: version.into(),
-        classes: DrumClass::ALL.iter().map(|c| c.as_str().to_string()).collect(),
-        model: config,
-        features: crate::mel::MelConfig::default(),
-        analysis_seconds: 1.0,
-        thresholds: crate::classifier::Thresholds { reject_other: 0.3, multi_label: 0.5 },
-        training: serde_json::Value::Null,
-        validation: serde_json::Value::Null,
-    };
-    Classifier::from_bytes(&weights, &serde_json::to_string(&meta).unwrap()).unwrap()
+    crate::classifier::untrained(version)
 }
 
 fn classifier() -> Classifier {
