@@ -224,13 +224,6 @@ pub fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + (-x).exp())
 }
 
-/// Convenience for callers holding plain data: the `[batch, frames, n_mels]` input tensor from
-/// equally long spectrograms.
-pub fn batch_tensor(frames: usize, n_mels: usize, data: Vec<f32>, device: &candle_core::Device) -> Result<Tensor> {
-    let b = data.len() / (frames * n_mels).max(1);
-    Tensor::from_vec(data, (b, frames, n_mels), device)?.to_dtype(DType::F32)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

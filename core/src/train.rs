@@ -133,8 +133,7 @@ fn make_example(
     (prepare_features(mel, &audio, seconds), target)
 }
 
-/// Stacks features into `[b, frames, n_mels]`, padding with `pad` to the longest (or to exactly
-/// `frames` when given).
+/// Stacks features into `[b, frames, n_mels]`, padding with `pad` to the longest.
 fn stack(feats: &[&Features], n_mels: usize, pad: f32, device: &Device) -> candle_core::Result<Tensor> {
     let frames = feats.iter().map(|f| f.frames).max().unwrap_or(1).max(1);
     let mut data = vec![pad; feats.len() * frames * n_mels];
