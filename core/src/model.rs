@@ -5,7 +5,7 @@
 //! log-mel spectrograms `[batch, frames, n_mels]` of any length >= 1 frame; shorter inputs than
 //! [`DrumNet::MIN_FRAMES`] are padded with the silence floor inside `forward_t`.
 
-use candle_core::{DType, Module, Result, Tensor, D};
+use candle_core::{Module, Result, Tensor, D};
 use candle_nn::{conv2d, group_norm, linear, rnn::GRUConfig, Conv2d, GroupNorm, Linear, VarBuilder, GRU, RNN};
 
 use crate::class::DrumClass;
