@@ -227,7 +227,7 @@ pub fn sigmoid(x: f32) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use candle_core::Device;
+    use candle_core::{DType, Device};
     use candle_nn::{Optimizer, VarMap};
 
     fn net(varmap: &VarMap) -> DrumNet {
