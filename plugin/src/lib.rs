@@ -6,6 +6,8 @@
 //! This file holds only the `Plugin` impl, its parameters and the export macros; DSP, the worker
 //! and the editor get their own modules as they arrive.
 
+pub mod shared;
+
 use std::sync::Arc;
 
 use nice_plug::prelude::*;
