@@ -1,0 +1,17 @@
+//! The plugin's editor: what it draws and how the user interacts ([`EditorApp`] and its
+//! widgets), separate from the window that hosts it.
+
+pub mod app;
+pub mod bench;
+pub mod bubble_graph;
+pub mod demo;
+pub mod drag;
+pub mod hit_lane;
+pub mod palette;
+pub mod toolbar;
+
+pub use app::EditorApp;
+pub use drag::DragOut;
+pub mod window;
+#[cfg(target_os = "linux")]
+pub mod xdnd;
