@@ -1,34 +1,78 @@
-//! Drumsort as a CLAP and VST3 plugin.
+//! Drumsort as a CLAP and VST3 plugin: a sample browser (the editor's bubble graph over the
+//! shared library index) and a real-time drum-to-MIDI labeller for the track it sits on.
 //!
-//! For now the plugin is the shell the classifier will live in: it passes stereo audio through
-//! untouched and declares a note output, so hosts already route its (still empty) MIDI stream to
-//! a drum track and keep that routing once the plugin starts emitting one note per detected hit.
-//! This file holds only the `Plugin` impl, its parameters and the export macros; DSP, the worker
-//! and the editor get their own modules as they arrive.
+//! This file holds the `Plugin` impl and the export macros. The audio thread's pieces live in
+//! `audio.rs`, the worker threads in `worker.rs` and `library_worker.rs`, the parameters in
+//! `params.rs`, what the GUI and the worker share in `shared.rs`, and the editor in `editor/`.
+//!
+//! ```text
+//! process(): input -> HitDetector --ring--> hit labeller thread --ring--> NoteScheduler -> notes
+//!            output += AuditionPlayer <--ring-- library thread <--commands-- editor
+//! ```
 
+pub mod audio;
+pub mod editor;
+pub mod layout;
+pub mod library_worker;
+pub mod params;
+pub mod realtime;
 pub mod shared;
+pub mod view;
+pub mod worker;
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+use crossbeam_channel::Receiver;
+use drumsort_core::hits::HitConfig;
+use drumsort_core::onset::OnsetConfig;
+use nice_plug::midi::{Channel, Key, VoiceID};
 use nice_plug::prelude::*;
+
+use crate::audio::NoteOut;
+use crate::params::DrumsortParams;
+use crate::realtime::{BlockControl, Realtime};
+use crate::shared::{Command, Shared};
+use crate::worker::{Activation, Worker};
 
 /// The plugin instance hosts create, one per insert slot.
 ///
-/// Built by `Default` while hosts scan, so it owns nothing expensive: buffers, threads and the
-/// model are set up in [`Plugin::activate`] once those exist.
-#[derive(Default)]
+/// Built by `Default` while hosts scan, so it owns nothing expensive: the worker threads and the
+/// model start on the first [`Plugin::activate`], the audio-thread state is rebuilt on each.
 pub struct Drumsort {
     /// Shared with the wrapper, which reads and saves the parameters from the host's threads.
     params: Arc<DrumsortParams>,
+    /// Shared by the editor and the worker threads.
+    shared: Arc<Shared>,
+    /// The command receiver, held until the worker starts and takes it.
+    commands: Option<Receiver<Command>>,
+    /// The worker threads; started on the first activation, joined on drop.
+    worker: Option<Worker>,
+    /// Audio-thread state, rebuilt on every activation.
+    rt: Option<Realtime>,
 }
 
-/// The plugin's parameters.
-///
-/// Empty on purpose: a pass-through has nothing to automate, and a placeholder parameter would
-/// end up in users' sessions and automation lanes and could never be removed again. Real
-/// parameters (sensitivity, output channel, ...) are added here with stable `#[id]`s.
-#[derive(Default, Params)]
-pub struct DrumsortParams {}
+impl Default for Drumsort {
+    fn default() -> Self {
+        let (shared, commands) = Shared::new();
+        Self { params: Arc::default(), shared, commands: Some(commands), worker: None, rt: None }
+    }
+}
+
+impl Drumsort {
+    /// The detector settings the parameters ask for.
+    fn hit_config(&self) -> HitConfig {
+        HitConfig {
+            lookahead_s: self.params.lookahead_ms.value() / 1000.0,
+            onset: Self::onset_config(&self.params),
+            ..HitConfig::default()
+        }
+    }
+
+    fn onset_config(params: &DrumsortParams) -> OnsetConfig {
+        OnsetConfig { sensitivity: params.sensitivity.value(), min_interval_s: params.min_interval_ms.value() / 1000.0 }
+    }
+}
 
 impl Plugin for Drumsort {
     const NAME: &'static str = "Drumsort";
@@ -53,7 +97,7 @@ impl Plugin for Drumsort {
     /// One note output port, on which detected hits will go out as General MIDI drum notes.
     const MIDI_OUTPUT: MidiConfig = MidiConfig::Basic;
 
-    /// Parameters cannot change mid-block because there are none.
+    /// The parameters shape notes and detection per block; none needs sample accuracy.
     const SAMPLE_ACCURATE_AUTOMATION: bool = false;
 
     /// No editor yet: hosts show their generic (empty) parameter view.
@@ -61,21 +105,94 @@ impl Plugin for Drumsort {
     /// No SysEx in or out.
     type SysExMessage = ();
     /// nice-plug's background executor is one thread shared by every instance in the host, so
-    /// classification will run on the plugin's own worker instead and this stays empty.
+    /// scanning and classification run on the plugin's own worker threads instead.
     type BackgroundTask = ();
 
     fn params(&self) -> Arc<dyn Params> {
         self.params.clone()
     }
 
+    fn activate(
+        &mut self,
+        _audio_io_layout: &AudioIOLayout,
+        buffer_config: &BufferConfig,
+        context: &mut impl ActivateContext<Self>,
+    ) -> bool {
+        let sample_rate = buffer_config.sample_rate.round() as u32;
+        if sample_rate < 8_000 {
+            return false;
+        }
+        if self.worker.is_none() {
+            let Some(commands) = self.commands.take() else { return false };
+            match Worker::start(Arc::clone(&self.shared), commands, Arc::clone(&self.params)) {
+                Ok(worker) => self.worker = Some(worker),
+                Err(e) => {
+                    nice_error!("Drumsort could not start its worker threads: {e}");
+                    return false;
+                }
+            }
+        }
+        let (rt, labeler, ends) =
+            Realtime::new(sample_rate, buffer_config.max_buffer_size as usize, &self.hit_config());
+        let latency = rt.latency();
+        context.set_latency_samples(latency);
+        self.shared.latency_samples.store(latency, Ordering::Relaxed);
+        self.shared.sample_rate.store(sample_rate, Ordering::Relaxed);
+        self.params.lookahead_changed.store(false, Ordering::Release);
+        if let Some(worker) = &self.worker {
+            worker.activate(Activation { sample_rate, labeler, ends });
+        }
+        self.rt = Some(rt);
+        true
+    }
+
+    fn reset(&mut self) {
+        if let Some(rt) = &mut self.rt {
+            rt.reset();
+        }
+    }
+
     fn process(
         &mut self,
-        _buffer: &mut Buffer,
+        buffer: &mut Buffer,
         _aux: &mut AuxiliaryBuffers,
-        _context: &mut impl ProcessContext<Self>,
+        context: &mut impl ProcessContext<Self>,
     ) -> ProcessStatus {
-        // The wrapper has already copied the host's input into the output buffers (or the host
-        // processes in place), so leaving the buffer alone is a bit-exact pass-through.
+        // A new lookahead means a new latency, which hosts accept only through a restart; until
+        // it happens the old detector keeps running.
+        if self.params.lookahead_changed.swap(false, Ordering::AcqRel) {
+            context.request_restart();
+        }
+        let channel = (self.params.midi_channel.value().clamp(1, 16) - 1) as u8;
+        let sample_rate = context.transport().sample_rate;
+        let Some(rt) = self.rt.as_mut() else { return ProcessStatus::Normal };
+        let ctl = BlockControl {
+            onset: Self::onset_config(&self.params),
+            passthrough: self.params.passthrough.value(),
+            audition_gain: util::db_to_gain(self.params.audition_gain_db.value()),
+            notes: self.params.note_settings(rt.latency(), sample_rate),
+        };
+        rt.process(buffer.as_slice(), &ctl, |NoteOut { timing, key, velocity }| {
+            let event = if velocity > 0 {
+                NoteEvent::NoteOn {
+                    timing,
+                    voice_id: VoiceID::Wildcard,
+                    channel: Channel::Number(channel),
+                    key: Key::Number(key),
+                    velocity: f32::from(velocity) / 127.0,
+                }
+            } else {
+                NoteEvent::NoteOff {
+                    timing,
+                    voice_id: VoiceID::Wildcard,
+                    channel: Channel::Number(channel),
+                    key: Key::Number(key),
+                    velocity: 0.0,
+                }
+            };
+            // A full host event buffer loses the note; there is nothing better to do in real time.
+            let _ = context.try_send_event(event);
+        });
         ProcessStatus::Normal
     }
 }

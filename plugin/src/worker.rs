@@ -1,0 +1,160 @@
+//! The plugin's own background threads: all decoding, scanning and inference happens here, never
+//! on the audio thread, the GUI thread or nice-plug's shared background executor.
+//!
+//! Two threads, started on the first `activate()` and stopped and joined when the plugin is
+//! dropped:
+//! - the hit labeller: takes hit windows from the audio thread's ring, runs the shipped model on
+//!   them and sends notes back (latency-critical, so nothing else runs on it);
+//! - the library thread (`library_worker.rs`): the GUI's commands (scan, audition, relabel,
+//!   similar, MIDI export) against the shared SQLite index.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, Sender};
+use drumsort_core::classifier::Classifier;
+use drumsort_core::hits::{HitLabeler, HitWindow, VelocityCurve};
+
+use crate::audio::{AuditionMsg, HitNote, SampleBuffer, WorkerEnds};
+use crate::library_worker::LibraryWorker;
+use crate::params::DrumsortParams;
+use crate::shared::{Command, LaneHit, Shared};
+
+/// How long the hit labeller sleeps when no window is waiting. Windows arrive once per host
+/// block; a millisecond keeps the reaction well inside the latency margin at little CPU.
+const HIT_POLL: Duration = Duration::from_millis(1);
+
+/// What `activate()` hands the worker: the far ends of the rings it just made.
+#[derive(Debug)]
+pub struct Activation {
+    pub sample_rate: u32,
+    pub labeler: HitLabeler,
+    pub ends: WorkerEnds,
+}
+
+/// The audition ends of the rings, for the library thread.
+#[derive(Debug)]
+pub struct AuditionEnds {
+    pub sample_rate: u32,
+    pub audition: rtrb::Producer<AuditionMsg>,
+    pub retired: rtrb::Consumer<SampleBuffer>,
+}
+
+/// Handle to the worker threads; dropping it stops and joins them.
+#[derive(Debug)]
+pub struct Worker {
+    stop: Arc<AtomicBool>,
+    hits: Sender<(HitLabeler, rtrb::Producer<HitNote>)>,
+    audition: Sender<AuditionEnds>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl Worker {
+    /// Starts both threads. `commands` is the receiving end of [`Shared`]'s channel.
+    pub fn start(
+        shared: Arc<Shared>,
+        commands: Receiver<Command>,
+        params: Arc<DrumsortParams>,
+    ) -> std::io::Result<Self> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let (hits, hits_rx) = crossbeam_channel::unbounded();
+        let (audition, audition_rx) = crossbeam_channel::unbounded();
+        let mut threads = Vec::new();
+        {
+            let (stop, shared, params) = (Arc::clone(&stop), Arc::clone(&shared), Arc::clone(&params));
+            threads.push(
+                std::thread::Builder::new()
+                    .name("drumsort-hits".into())
+                    .spawn(move || hit_loop(&stop, &shared, &params, &hits_rx))?,
+            );
+        }
+        {
+            let stop = Arc::clone(&stop);
+            let worker = LibraryWorker::new(shared, params, commands, audition_rx, Arc::clone(&stop));
+            threads.push(std::thread::Builder::new().name("drumsort-library".into()).spawn(move || worker.run())?);
+        }
+        Ok(Self { stop, hits, audition, threads })
+    }
+
+    /// Hands the rings of a new activation to the threads (they drop the old ones).
+    pub fn activate(&self, activation: Activation) {
+        let Activation { sample_rate, labeler, ends } = activation;
+        let WorkerEnds { audition, retired, notes } = ends;
+        // The receivers live until the threads are joined in `drop`.
+        let _ = self.hits.send((labeler, notes));
+        let _ = self.audition.send(AuditionEnds { sample_rate, audition, retired });
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Release);
+        for thread in self.threads.drain(..) {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The hit labeller's loop: windows in, notes out, lane updated.
+fn hit_loop(
+    stop: &AtomicBool,
+    shared: &Shared,
+    params: &DrumsortParams,
+    setup: &Receiver<(HitLabeler, rtrb::Producer<HitNote>)>,
+) {
+    let classifier = match Classifier::shipped() {
+        Ok(c) => Some(c),
+        Err(e) => {
+            shared.set_status(Some(format!("The model failed to load, hits are not labelled: {e}")));
+            None
+        }
+    };
+    let mut current: Option<(HitLabeler, rtrb::Producer<HitNote>)> = None;
+    let mut windows: Vec<HitWindow> = Vec::new();
+    // Notes that found the ring to the audio thread full: counted with the detector's drops.
+    let mut undelivered = 0u64;
+    while !stop.load(Ordering::Acquire) {
+        while let Ok(next) = setup.try_recv() {
+            current = Some(next);
+        }
+        let Some((labeler, notes)) = current.as_mut() else {
+            std::thread::sleep(HIT_POLL * 10);
+            continue;
+        };
+        labeler.velocity =
+            VelocityCurve { floor_db: params.velocity_floor_db.value(), exponent: params.velocity_curve.value() };
+        windows.clear();
+        labeler.pop_all(&mut windows);
+        shared.dropped_hits.store(labeler.dropped() + undelivered, Ordering::Relaxed);
+        if windows.is_empty() {
+            std::thread::sleep(HIT_POLL);
+            continue;
+        }
+        let Some(classifier) = classifier.as_ref() else { continue };
+        match labeler.label(classifier, &windows) {
+            Ok(hits) => {
+                let rate = f64::from(labeler.sample_rate());
+                shared.with_hits(|log| {
+                    for hit in &hits {
+                        for &(class, confidence) in &hit.classes {
+                            let note = HitNote { sample: hit.sample, class, velocity: hit.velocity };
+                            if notes.push(note).is_err() {
+                                undelivered += 1;
+                            }
+                            log.push(LaneHit {
+                                time_s: hit.sample as f64 / rate,
+                                class,
+                                velocity: hit.velocity,
+                                confidence,
+                            });
+                        }
+                    }
+                });
+                shared.request_repaint();
+            }
+            Err(e) => shared.set_status(Some(format!("Labelling hits failed: {e}"))),
+        }
+    }
+}
