@@ -23,8 +23,13 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
 use clack_extensions::audio_ports::{AudioPortInfoBuffer, PluginAudioPorts};
+use clack_extensions::latency::PluginLatency;
 use clack_extensions::note_ports::{NoteDialect, NotePortInfoBuffer, PluginNotePorts};
+use clack_host::events::event_types::NoteOnEvent;
+use clack_host::events::Match;
 use clack_host::prelude::*;
+use drumsort_core::synth::Demo;
+use drumsort_core::DrumClass;
 
 const CLAP_ID: &CStr = c"com.drumsort.drumsort";
 /// `Vst3Plugin::VST3_CLASS_ID` (`*b"DrumsortPlugin01"`) as hex, the way Ardour prints it.
@@ -109,6 +114,13 @@ fn build_plugin(profile_dir: &Path) {
 }
 
 fn load_entry() -> PluginEntry {
+    static PRIVATE_INDEX: std::sync::Once = std::sync::Once::new();
+    PRIVATE_INDEX.call_once(|| {
+        // The plugin opens the library index on activation: point it at a scratch file, never at
+        // the user's library. SAFETY: set before any plugin thread exists in this process.
+        let db = std::env::temp_dir().join(format!("drumsort-host-test-{}.sqlite", std::process::id()));
+        unsafe { std::env::set_var("DRUMSORT_DB", db) };
+    });
     let path = plugin_library();
     // SAFETY: the library is our own plugin; loading it runs only nice-plug's CLAP entry point.
     unsafe { PluginEntry::load(path) }
@@ -285,7 +297,123 @@ fn clap_process_passes_audio_through_bit_exact() {
             );
         }
     }
-    assert_eq!(emitted_events, 0, "the pass-through should not emit note events yet");
+    assert_eq!(emitted_events, 0, "noise with no attack in it is not a drum hit (and is shorter than the latency)");
+}
+
+/// A drum pattern: `(hit sample, class)` and the audio, 48 kHz stereo (the same on both sides).
+fn drum_pattern() -> (Vec<(usize, DrumClass)>, Vec<f32>) {
+    let rate = SAMPLE_RATE as u32;
+    let demos = [Demo::Kick, Demo::ClosedHat, Demo::Snare, Demo::ClosedHat];
+    let step = rate as usize / 4; // 8th notes at 120 bpm
+    let mut audio = vec![0.0f32; step * 10];
+    let mut hits = Vec::new();
+    for (i, demo) in demos.iter().cycle().take(8).enumerate() {
+        let sound = demo.render(rate, i as u64);
+        let attack = sound.iter().position(|x| x.abs() > 1e-3).unwrap_or(0);
+        let at = step / 2 + i * step;
+        for (j, &x) in sound[attack..].iter().enumerate().take(step) {
+            audio[at + j] += x * 0.8;
+        }
+        hits.push((at, demo.class()));
+    }
+    (hits, audio)
+}
+
+/// Runs `input` (mono, played on both channels) through an activated instance in 256-sample
+/// blocks at roughly real-time pace (the classifier worker runs beside `process()` as in a DAW)
+/// and returns the note-ons `(absolute sample, key, velocity)` and the latency the plugin
+/// reported.
+fn run_for_notes(input: &[f32]) -> (Vec<(u64, u16, f64)>, u32) {
+    const BLOCK: usize = 256;
+    let entry = load_entry();
+    let mut instance = instantiate(&entry);
+    let config =
+        PluginAudioConfiguration { sample_rate: SAMPLE_RATE, min_frames_count: 1, max_frames_count: BLOCK as u32 };
+    let processor = instance.activate(|_, _| (), config).expect("the plugin failed to activate");
+    let latency = {
+        let mut handle = instance.plugin_handle();
+        handle.get_extension::<PluginLatency>().expect("the plugin reports no latency extension").get(&mut handle)
+    };
+    let (processor, notes) = std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                let mut processor = processor.start_processing().expect("start_processing failed");
+                let mut input_ports = AudioPorts::with_capacity(2, 1);
+                let mut output_ports = AudioPorts::with_capacity(2, 1);
+                let mut out_events = EventBuffer::with_capacity(256);
+                let mut notes = Vec::new();
+                let tail = vec![0.0f32; latency as usize + 2 * BLOCK];
+                let all: Vec<f32> = input.iter().chain(&tail).copied().collect();
+                for (b, chunk) in all.chunks(BLOCK).enumerate() {
+                    let start = (b * BLOCK) as u64;
+                    let (mut in_l, mut in_r) = (chunk.to_vec(), chunk.to_vec());
+                    let (mut out_l, mut out_r) = (vec![0.0f32; chunk.len()], vec![0.0f32; chunk.len()]);
+                    let audio_in = input_ports.with_input_buffers([AudioPortBuffer {
+                        latency: 0,
+                        channels: AudioPortBufferType::f32_input_only([
+                            InputChannel::variable(&mut in_l),
+                            InputChannel::variable(&mut in_r),
+                        ]),
+                    }]);
+                    let mut audio_out = output_ports.with_output_buffers([AudioPortBuffer {
+                        latency: 0,
+                        channels: AudioPortBufferType::f32_output_only([out_l.as_mut_slice(), out_r.as_mut_slice()]),
+                    }]);
+                    out_events.clear();
+                    processor
+                        .process(
+                            &audio_in,
+                            &mut audio_out,
+                            &InputEvents::empty(),
+                            &mut out_events.as_output(),
+                            Some(start),
+                            None,
+                        )
+                        .expect("process() failed");
+                    for event in &out_events {
+                        if let Some(on) = event.as_event::<NoteOnEvent>() {
+                            if let Match::Specific(key) = on.key() {
+                                notes.push((start + u64::from(on.header().time()), key, on.velocity()));
+                            }
+                        }
+                    }
+                    // About real time: 256 samples at 48 kHz are 5.3 ms.
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                (processor.stop_processing(), notes)
+            })
+            .join()
+            .expect("the audio thread panicked")
+    });
+    instance.deactivate(processor);
+    (notes, latency)
+}
+
+#[test]
+fn clap_labels_a_drum_pattern_with_notes_at_the_hits_plus_the_reported_latency() {
+    let (hits, audio) = drum_pattern();
+    let (notes, latency) = run_for_notes(&audio);
+    let rate = SAMPLE_RATE as u64;
+    assert!((rate / 50..=rate / 5).contains(&u64::from(latency)), "latency {latency} samples is outside 20..200 ms");
+    let tolerance = rate * 5 / 1000; // 5 ms
+    let mut right = 0;
+    for &(at, class) in &hits {
+        let due = at as u64 + u64::from(latency);
+        let near: Vec<_> = notes.iter().filter(|(t, _, _)| t.abs_diff(due) <= tolerance).collect();
+        assert!(!near.is_empty(), "no note within 5 ms of {due} (hit at {at}, {class:?}); notes: {notes:?}");
+        if near.iter().any(|(_, key, _)| u8::try_from(*key).ok() == class.gm_note()) {
+            right += 1;
+        }
+        assert!(near.iter().all(|(_, _, v)| (0.0..=1.0).contains(v) && *v > 0.0));
+    }
+    // Every note belongs to a hit: no notes from the decays between hits.
+    for (t, key, _) in &notes {
+        assert!(
+            hits.iter().any(|&(at, _)| t.abs_diff(at as u64 + u64::from(latency)) <= tolerance),
+            "note {key} at {t} matches no hit"
+        );
+    }
+    assert!(right >= 6, "only {right} of {} hits got their General MIDI key: {notes:?}", hits.len());
 }
 
 // ---------------------------------------------------------------------------------------------
