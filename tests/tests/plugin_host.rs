@@ -25,6 +25,7 @@ use std::sync::OnceLock;
 use clack_extensions::audio_ports::{AudioPortInfoBuffer, PluginAudioPorts};
 use clack_extensions::latency::PluginLatency;
 use clack_extensions::note_ports::{NoteDialect, NotePortInfoBuffer, PluginNotePorts};
+use clack_extensions::state::{PluginState, StateError};
 use clack_host::events::event_types::NoteOnEvent;
 use clack_host::events::Match;
 use clack_host::prelude::*;
@@ -298,6 +299,54 @@ fn clap_process_passes_audio_through_bit_exact() {
         }
     }
     assert_eq!(emitted_events, 0, "noise with no attack in it is not a drum hit (and is shorter than the latency)");
+}
+
+/// The plugin's saved state as JSON. nice-plug's CLAP wrapper writes a little-endian u64 length
+/// and then JSON (parameters plus persisted fields).
+fn save_state(instance: &mut PluginInstance<TestHost>) -> serde_json::Value {
+    let mut handle = instance.plugin_handle();
+    let state = handle.get_extension::<PluginState>().expect("the plugin has no state extension");
+    let mut bytes = Vec::new();
+    state.save(&mut handle, &mut bytes).expect("saving the state failed");
+    let (length, json) = bytes.split_at(8);
+    assert_eq!(u64::from_le_bytes(length.try_into().unwrap()), json.len() as u64, "state length prefix");
+    serde_json::from_slice(json).expect("the state is not JSON")
+}
+
+/// Loads `json` (with the wrapper's length prefix) into `instance`.
+fn load_state(instance: &mut PluginInstance<TestHost>, json: &[u8]) -> Result<(), StateError> {
+    let mut handle = instance.plugin_handle();
+    let ext = handle.get_extension::<PluginState>().expect("the plugin has no state extension");
+    let bytes: Vec<u8> = (json.len() as u64).to_le_bytes().iter().chain(json).copied().collect();
+    ext.load(&mut handle, &mut bytes.as_slice())
+}
+
+#[test]
+fn clap_state_round_trips_parameters_library_roots_and_view() {
+    let entry = load_entry();
+    let mut first = instantiate(&entry);
+    let mut state = save_state(&mut first);
+    // What a session saved after the user changed things: parameters, roots, view and size.
+    state["params"]["sensitivity"] = serde_json::json!({"f32": 0.8});
+    state["params"]["note_1"] = serde_json::json!({"i32": 35});
+    state["fields"]["roots"] = serde_json::json!(r#"["/music/drums","/music/found sounds"]"#);
+    state["fields"]["view"] = serde_json::json!(
+        r#"{"zoom":2.5,"pan":[1.0,-3.0],"hidden":["kick"],"query":"snr","selected":"/music/drums/a.wav","tab":"Hits"}"#
+    );
+    state["fields"]["editor-size"] = serde_json::json!("[1200,800]");
+
+    let mut second = instantiate(&entry);
+    load_state(&mut second, &serde_json::to_vec(&state).unwrap()).expect("loading the state failed");
+    let back = save_state(&mut second);
+    for (section, key) in [("params", "sensitivity"), ("params", "note_1"), ("fields", "editor-size")] {
+        assert_eq!(back[section][key], state[section][key], "{section}.{key} did not survive a reload");
+    }
+    let json = |v: &serde_json::Value| serde_json::from_str::<serde_json::Value>(v.as_str().unwrap()).unwrap();
+    assert_eq!(json(&back["fields"]["roots"]), json(&state["fields"]["roots"]));
+    assert_eq!(json(&back["fields"]["view"]), json(&state["fields"]["view"]));
+    // A corrupt blob is refused without taking the host down, and the instance keeps working.
+    assert!(load_state(&mut second, b"{ not json").is_err(), "a corrupt state was accepted");
+    assert_eq!(save_state(&mut second)["params"]["sensitivity"], state["params"]["sensitivity"]);
 }
 
 /// A drum pattern: `(hit sample, class)` and the audio, 48 kHz stereo (the same on both sides).
