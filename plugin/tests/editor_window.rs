@@ -1,0 +1,221 @@
+//! The real editor window on a real (virtual) X server: it renders when embedded in a host
+//! window, files dropped on it by a GTK application reach egui's `dropped_files`, and a drag that
+//! leaves it delivers a `file://` URI to a GTK drop target.
+//!
+//! Each test starts its own Xvfb; see `support` for the Debian packages. Set
+//! `DRUMSORT_WINDOW_SHOT=<path.png>` to also keep the screenshot.
+
+#![cfg(target_os = "linux")]
+
+mod support;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use drumsort_plugin::editor::window::{DragOut, EditorSize, EditorUi, EditorWindow};
+use egui::{Color32, Rect, Sense};
+use nice_plug::editor::{Editor, EditorHandle, SpawnedEditor};
+
+use support::{Display, HostWindow};
+
+/// Background the probe paints, so the screenshot can be checked for it.
+const BACKGROUND: Color32 = Color32::from_rgb(24, 70, 110);
+/// The area a drag out must start in, points.
+const HANDLE: Rect = Rect { min: egui::pos2(40.0, 60.0), max: egui::pos2(260.0, 160.0) };
+const SIZE: [u32; 2] = [640, 420];
+
+/// A small UI that records what the window hands it.
+#[derive(Default)]
+struct Probe {
+    frames: usize,
+    dropped: Vec<PathBuf>,
+    hovered_frames: usize,
+    drag_out: Option<DragOut>,
+    /// The file a drag from the handle carries.
+    drag_file: PathBuf,
+    dragging: bool,
+    dragged_out: bool,
+}
+
+impl EditorUi for Probe {
+    fn ui(&mut self, ui: &mut egui::Ui) {
+        self.frames += 1;
+        let screen = ui.max_rect();
+        ui.painter().rect_filled(screen, 0.0, BACKGROUND);
+        ui.painter().rect_filled(HANDLE, 8.0, Color32::from_rgb(240, 150, 40));
+        ui.painter().text(
+            HANDLE.center(),
+            egui::Align2::CENTER_CENTER,
+            "drag me out",
+            egui::FontId::proportional(22.0),
+            Color32::BLACK,
+        );
+        ui.painter().text(
+            egui::pos2(40.0, 200.0),
+            egui::Align2::LEFT_TOP,
+            format!("Drumsort window test: {} dropped", self.dropped.len()),
+            egui::FontId::proportional(18.0),
+            Color32::WHITE,
+        );
+        let (dropped, hovering, down, pos) = ui.input(|i| {
+            let dropped: Vec<PathBuf> = i.raw.dropped_files.iter().map(|f| f.path().to_path_buf()).collect();
+            (dropped, !i.raw.hovered_files.is_empty(), i.pointer.primary_down(), i.pointer.latest_pos())
+        });
+        self.dropped.extend(dropped);
+        self.hovered_frames += usize::from(hovering);
+
+        let handle = ui.interact(HANDLE, egui::Id::unique("drumsort-window-test-handle"), Sense::drag());
+        if handle.drag_started() {
+            self.dragging = true;
+        }
+        if self.dragging && !down {
+            self.dragging = false;
+        }
+        let outside = pos.is_none_or(|p| !screen.contains(p));
+        if self.dragging && outside && !self.dragged_out {
+            if let Some(drag_out) = &self.drag_out {
+                self.dragged_out = true;
+                drag_out(vec![self.drag_file.clone()]);
+            }
+        }
+    }
+
+    fn set_drag_out(&mut self, drag_out: DragOut) {
+        self.drag_out = Some(drag_out);
+    }
+}
+
+/// An editor with a probe UI, its size kept in a plain mutex as the plugin's params keep theirs.
+fn probe_editor(drag_file: PathBuf) -> (EditorWindow<Probe>, Arc<Mutex<[u32; 2]>>) {
+    let size = Arc::new(Mutex::new(SIZE));
+    let store = Arc::clone(&size);
+    let editor = EditorWindow::new(
+        EditorSize::new(
+            move || *store.lock().unwrap_or_else(PoisonError::into_inner),
+            |_| {}, // this test checks the size is read; resizing is the host's business
+        ),
+        Probe { drag_file, ..Probe::default() },
+    );
+    (editor, size)
+}
+
+fn probe<R>(editor: &EditorWindow<Probe>, f: impl FnOnce(&Probe) -> R) -> R {
+    f(&editor.ui().lock().unwrap_or_else(PoisonError::into_inner))
+}
+
+/// Opens the editor embedded in `host` (or floating) and waits for its first frames.
+fn open(
+    editor: &EditorWindow<Probe>,
+    host: Option<&HostWindow>,
+) -> SpawnedEditor<<EditorWindow<Probe> as Editor>::Handle> {
+    let spawned = editor
+        .spawn(host.map(HostWindow::parent_handle), false, None, support::gui_context(), None)
+        .expect("spawn the editor window");
+    spawned.handle.show(&spawned.window).expect("show the editor window");
+    let drawn = support::wait_for(Duration::from_secs(30), || (probe(editor, |p| p.frames) >= 2).then_some(()));
+    assert!(drawn.is_some(), "the editor window never drew a frame");
+    assert!(editor.is_open());
+    spawned
+}
+
+#[test]
+fn embedded_window_renders() {
+    let display = Display::start();
+    let host = HostWindow::open(&display, 0, 0, [SIZE[0] as u16, SIZE[1] as u16]);
+    let (editor, _size) = probe_editor(PathBuf::from("/dev/null"));
+    let spawned = open(&editor, Some(&host));
+    std::thread::sleep(Duration::from_millis(300));
+
+    let shot = display.screenshot(host.id);
+    assert_eq!((shot.width, shot.height), (SIZE[0] as usize, SIZE[1] as usize));
+    let histogram = shot.histogram();
+    let background = histogram.get(&[BACKGROUND.r(), BACKGROUND.g(), BACKGROUND.b()]).copied().unwrap_or(0);
+    assert!(
+        background > shot.width * shot.height / 2,
+        "the probe's background covers {background} of {} pixels: the window did not render",
+        shot.width * shot.height
+    );
+    // The handle, and the anti-aliased text on it and below it.
+    assert_eq!(shot.pixel(60, 120), [240, 150, 40], "handle colour");
+    assert!(histogram.len() > 20, "only {} colours: no text was drawn", histogram.len());
+    if let Some(path) = std::env::var_os("DRUMSORT_WINDOW_SHOT") {
+        shot.save_png(&PathBuf::from(path));
+    }
+    drop(spawned);
+    assert!(!editor.is_open(), "closing the window did not reach the handler");
+}
+
+#[test]
+fn gtk_drop_reaches_dropped_files() {
+    let display = Display::start();
+    let dir = tempdir("drop-in");
+    let file = dir.join("Kick 01 (hard).wav");
+    std::fs::write(&file, b"RIFF").expect("write the dropped file");
+
+    // GTK sources send to the top-level window under the pointer (or the WM_STATE client below
+    // it), so the editor is dropped on as a top-level here; see the report on host embedding.
+    let (editor, _size) = probe_editor(PathBuf::from("/dev/null"));
+    let spawned = open(&editor, None);
+    let args = ["800", "120", "200", "150", "60"].map(String::from);
+    let mut source_args = args.to_vec();
+    source_args.push(file.display().to_string());
+    let mut source = display.gtk_helper("drag_source.py", &source_args);
+
+    display.xdotool(&["mousemove", "900", "195"]);
+    std::thread::sleep(Duration::from_millis(200));
+    display.xdotool(&["mousedown", "1"]);
+    display.glide((900, 195), (300, 300), 25);
+    let mut wiggle = 1;
+    let hovered = support::wait_for(Duration::from_secs(10), || {
+        // XDND sources send positions on motion only.
+        wiggle = -wiggle;
+        display.xdotool(&["mousemove_relative", "--", &wiggle.to_string(), "0"]);
+        (probe(&editor, |p| p.hovered_frames) > 0).then_some(())
+    });
+    display.xdotool(&["mouseup", "1"]);
+    let dropped = support::wait_for(Duration::from_secs(10), || probe(&editor, |p| p.dropped.first().cloned()));
+
+    assert!(hovered.is_some(), "egui never saw hovered_files; GTK said {:?}", source.seen);
+    assert_eq!(dropped.as_ref(), Some(&file), "GTK said {:?}", source.seen);
+    assert!(source.wait_line("SENT", Duration::from_secs(5)).is_some(), "GTK never sent the data");
+    drop(spawned);
+}
+
+#[test]
+fn drag_out_delivers_a_file_uri() {
+    let display = Display::start();
+    let dir = tempdir("drag-out");
+    let file = dir.join("Snare #2 (tight).wav");
+    std::fs::write(&file, b"RIFF").expect("write the dragged file");
+
+    let host = HostWindow::open(&display, 0, 0, [SIZE[0] as u16, SIZE[1] as u16]);
+    let (editor, _size) = probe_editor(file.clone());
+    let spawned = open(&editor, Some(&host));
+    let args = ["760", "150", "240", "300", "60"].map(String::from);
+    let mut target = display.gtk_helper("drop_target.py", &args);
+
+    // Press on the handle, leave the editor, hover the GTK window, release.
+    display.xdotool(&["mousemove", "150", "110"]);
+    std::thread::sleep(Duration::from_millis(200));
+    display.xdotool(&["mousedown", "1"]);
+    display.glide((150, 110), (600, 200), 10);
+    display.glide((600, 200), (880, 300), 15);
+    let fired = support::wait_for(Duration::from_secs(5), || probe(&editor, |p| p.dragged_out).then_some(()));
+    assert!(fired.is_some(), "the probe never saw the pointer leave the window while dragging");
+    display.glide((880, 300), (890, 310), 5);
+    std::thread::sleep(Duration::from_millis(300));
+    display.xdotool(&["mouseup", "1"]);
+
+    let uri = target.wait_line("URI ", Duration::from_secs(10));
+    let expected = format!("URI {}", drumsort_plugin::editor::xdnd::file_uri(&file));
+    assert_eq!(uri.as_deref(), Some(expected.as_str()), "the GTK target printed {:?}", target.seen);
+    assert!(expected.contains("Snare%20%232%20%28tight%29.wav"), "{expected}");
+    drop(spawned);
+}
+
+fn tempdir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("drumsort-window-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("create temp dir");
+    dir
+}
