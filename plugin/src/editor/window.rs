@@ -14,11 +14,13 @@
 mod handler;
 mod input;
 
+use std::cell::RefCell;
 use std::error::Error;
 use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::time::Duration;
 
 use baseview::dpi::{LogicalSize, Size};
 use baseview::{HandlerError, Window, WindowSettings, WindowWaker};
@@ -196,15 +198,19 @@ impl<U: EditorUi> Editor for EditorWindow<U> {
         }
         let ui = Arc::clone(&self.ui);
         let shared = Arc::clone(&self.shared);
+        let exited = Arc::new(ThreadExit::default());
+        let exit_signal = Arc::clone(&exited);
         let window = Window::create_with_host(
             settings,
             move |window| {
+                notify_on_thread_exit(exit_signal);
                 let drag_out = drag_out_for(&window, Arc::clone(&shared.drag));
                 Handler::new(window, ui, shared, gui_context, drag_out)
             },
             host.map(host_adapter),
         )?;
         let waker = window.waker();
+        let window = OpenWindow { window: Some(window), exited };
         Ok(SpawnedEditor { handle: EditorWindowHandle { waker, resize_hint: self.resize_hint() }, window })
     }
 
@@ -227,44 +233,47 @@ pub struct EditorWindowHandle {
 }
 
 impl EditorHandle for EditorWindowHandle {
-    type Window = Window;
+    type Window = OpenWindow;
     type Error = baseview::Error;
 
-    fn run_until_closed(window: Window) -> Result<(), baseview::Error> {
-        window.run_until_closed()
+    fn run_until_closed(mut window: OpenWindow) -> Result<(), baseview::Error> {
+        // Standalone only: baseview joins its thread itself on this path.
+        window.window.take().map_or(Ok(()), Window::run_until_closed)
     }
 
-    fn set_parent(&self, parent: ParentWindowHandle, window: &Window) -> Result<(), baseview::Error> {
+    fn set_parent(&self, parent: ParentWindowHandle, window: &OpenWindow) -> Result<(), baseview::Error> {
         check_parent(&parent).map_err(|e| baseview::Error::from(HandlerError::from_boxed(e)))?;
-        window.set_parent(&parent)
+        window.get()?.set_parent(&parent)
     }
 
-    fn show(&self, window: &Window) -> Result<(), baseview::Error> {
-        let shown = window.show();
+    fn show(&self, window: &OpenWindow) -> Result<(), baseview::Error> {
+        let shown = window.get()?.show();
         self.waker.request_redraw();
         shown
     }
 
-    fn hide(&self, window: &Window) -> Result<(), baseview::Error> {
-        window.hide()
+    fn hide(&self, window: &OpenWindow) -> Result<(), baseview::Error> {
+        window.get()?.hide()
     }
 
-    fn set_size(&self, new_size: NativeSize<u32>, window: &Window) -> Result<(), baseview::Error> {
-        window.resize(Size::from(new_size))
+    fn set_size(&self, new_size: NativeSize<u32>, window: &OpenWindow) -> Result<(), baseview::Error> {
+        window.get()?.resize(Size::from(new_size))
     }
 
-    fn host_main_thread_callback(&self, window: &Window) {
-        window.host_main_thread_callback();
+    fn host_main_thread_callback(&self, window: &OpenWindow) {
+        if let Ok(window) = window.get() {
+            window.host_main_thread_callback();
+        }
     }
 
-    fn adjust_size(&self, new_size: NativeSize<u32>, window: &Window) -> Option<NativeSize<u32>> {
-        let current = window.size();
+    fn adjust_size(&self, new_size: NativeSize<u32>, window: &OpenWindow) -> Option<NativeSize<u32>> {
+        let current = window.get().ok()?.size();
         let current_native = NativeSize::from_size(Size::from(current.physical), current.scale_factor);
         Some(self.resize_hint.adjust_size(new_size, current_native, current.scale_factor))
     }
 
-    fn set_fallback_scale_factor(&self, scale_factor: f64, window: &Window) -> Result<(), baseview::Error> {
-        window.suggest_fallback_scale_factor(scale_factor)
+    fn set_fallback_scale_factor(&self, scale_factor: f64, window: &OpenWindow) -> Result<(), baseview::Error> {
+        window.get()?.suggest_fallback_scale_factor(scale_factor)
     }
 
     fn state_changed(&self) {
@@ -278,6 +287,82 @@ impl EditorHandle for EditorWindowHandle {
     fn param_modulation_changed(&self, _id: &str, _modulation_offset: f32) {
         self.waker.request_redraw();
     }
+}
+
+/// The open window as nice-plug's wrapper holds it; dropping it closes the window.
+///
+/// baseview 0.4.2 does not always join its X11 window thread when its `Window` is dropped (the
+/// join is skipped if the thread stops before answering the close request), so the thread can
+/// still be closing its X connection when the host goes on to unload the plugin. This waits
+/// for the thread to really end (up to [`CLOSE_WAIT`]) before the drop returns.
+pub struct OpenWindow {
+    window: Option<Window>,
+    exited: Arc<ThreadExit>,
+}
+
+/// Longest a close waits for the window thread to end.
+const CLOSE_WAIT: Duration = Duration::from_secs(2);
+
+impl OpenWindow {
+    fn get(&self) -> Result<&Window, baseview::Error> {
+        let closed = || baseview::Error::from(HandlerError::from_boxed("the editor window is closed".into()));
+        self.window.as_ref().ok_or_else(closed)
+    }
+}
+
+impl Drop for OpenWindow {
+    fn drop(&mut self) {
+        if let Some(window) = self.window.take() {
+            drop(window);
+            // Only X11 gives the window a thread of its own; elsewhere it runs on the host's.
+            if cfg!(target_os = "linux") && !self.exited.wait(CLOSE_WAIT) {
+                nice_warn!("editor: the window thread did not end within {CLOSE_WAIT:?}");
+            }
+        }
+    }
+}
+
+/// Set when a window thread has ended.
+#[derive(Default)]
+struct ThreadExit {
+    done: Mutex<bool>,
+    ended: Condvar,
+}
+
+impl ThreadExit {
+    fn signal(&self) {
+        *self.done.lock().unwrap_or_else(PoisonError::into_inner) = true;
+        self.ended.notify_all();
+    }
+
+    /// Whether the thread ended within `timeout`.
+    fn wait(&self, timeout: Duration) -> bool {
+        let done = self.done.lock().unwrap_or_else(PoisonError::into_inner);
+        let (done, _) =
+            self.ended.wait_timeout_while(done, timeout, |done| !*done).unwrap_or_else(PoisonError::into_inner);
+        *done
+    }
+}
+
+/// Signals its [`ThreadExit`]s from a thread-local destructor, which runs after everything else
+/// the thread does, including baseview closing its X connection.
+struct ExitNotifier(Vec<Arc<ThreadExit>>);
+
+impl Drop for ExitNotifier {
+    fn drop(&mut self) {
+        for exit in &self.0 {
+            exit.signal();
+        }
+    }
+}
+
+thread_local! {
+    static EXIT_NOTIFIER: RefCell<ExitNotifier> = const { RefCell::new(ExitNotifier(Vec::new())) };
+}
+
+/// Signals `exit` when the current thread ends.
+fn notify_on_thread_exit(exit: Arc<ThreadExit>) {
+    EXIT_NOTIFIER.with(|n| n.borrow_mut().0.push(exit));
 }
 
 /// Rejects parent handles baseview would panic on (a zero or out-of-range X11 window id, or a
