@@ -3,7 +3,9 @@
 //! leaves it delivers a `file://` URI to a GTK drop target.
 //!
 //! Each test starts its own Xvfb; see `support` for the Debian packages. Set
-//! `DRUMSORT_WINDOW_SHOT=<path.png>` to also keep the screenshot.
+//! `DRUMSORT_WINDOW_SHOT=<path.png>` to keep the probe's screenshot, and
+//! `DRUMSORT_UPDATE_SCREENSHOT=1` to rewrite `docs/editor.png` (the README's picture of the real
+//! editor with a generated library).
 
 #![cfg(target_os = "linux")]
 
@@ -13,8 +15,13 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use drumsort_plugin::editor::demo::demo_library;
 use drumsort_plugin::editor::window::{DragOut, EditorSize, EditorUi, EditorWindow};
+use drumsort_plugin::editor::EditorApp;
+use drumsort_plugin::params::{DrumsortParams, EDITOR_SIZE};
+use drumsort_plugin::shared::Shared;
 use egui::{Color32, Rect, Sense};
+use nice_plug::editor::dpi::NativeSize;
 use nice_plug::editor::{Editor, EditorHandle, SpawnedEditor};
 
 use support::{Display, HostWindow};
@@ -144,6 +151,46 @@ fn embedded_window_renders() {
     }
     drop(spawned);
     assert!(!editor.is_open(), "closing the window did not reach the handler");
+}
+
+#[test]
+fn real_editor_renders_and_persists_its_size() {
+    let display = Display::start();
+    let host = HostWindow::open(&display, 0, 0, [EDITOR_SIZE[0] as u16, EDITOR_SIZE[1] as u16]);
+    let (shared, _commands) = Shared::new();
+    shared.set_library(demo_library(400, 7));
+    let params = Arc::new(DrumsortParams::default());
+    let app = EditorApp::new(shared, Arc::clone(&params));
+    let editor = EditorWindow::new(EditorSize::in_mutex(Arc::clone(&params), |p| &p.editor_size), app);
+    let spawned = editor
+        .spawn(Some(host.parent_handle()), false, None, support::gui_context(), None)
+        .expect("spawn the editor window");
+    spawned.handle.show(&spawned.window).expect("show the editor window");
+
+    // The bubble graph animates in; wait until the picture has dots and text and stops changing.
+    let mut last = None;
+    let shot = support::wait_for(Duration::from_secs(30), || {
+        std::thread::sleep(Duration::from_millis(250));
+        let shot = display.screenshot(host.id);
+        let colours = shot.histogram().len();
+        let settled = last.as_ref() == Some(&shot.rgb) && colours > 100;
+        last = Some(shot.rgb.clone());
+        settled.then_some(shot)
+    })
+    .expect("the editor never showed a settled picture with more than 100 colours");
+    assert_eq!((shot.width, shot.height), (EDITOR_SIZE[0] as usize, EDITOR_SIZE[1] as usize));
+    let (_, most) = shot.histogram().into_iter().max_by_key(|&(_, n)| n).expect("pixels");
+    assert!(most < shot.width * shot.height * 9 / 10, "one colour covers {most} pixels: blank editor");
+    if std::env::var_os("DRUMSORT_UPDATE_SCREENSHOT").is_some() {
+        shot.save_png(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/editor.png"));
+    }
+
+    // A host resize reaches the persisted size.
+    spawned.handle.set_size(NativeSize::new(800, 520), &spawned.window).expect("resize");
+    let size = || *params.editor_size.lock().unwrap_or_else(PoisonError::into_inner);
+    let resized = support::wait_for(Duration::from_secs(10), || (size() == [800, 520]).then_some(()));
+    assert!(resized.is_some(), "persisted size is {:?} after the host resized to 800x520", size());
+    drop(spawned);
 }
 
 #[test]

@@ -289,6 +289,28 @@ impl EditorHandle for EditorWindowHandle {
     }
 }
 
+/// The plugin's editor content in this window.
+impl EditorUi for super::EditorApp {
+    fn ui(&mut self, ui: &mut egui::Ui) {
+        super::EditorApp::ui(self, ui);
+    }
+
+    fn closed(&mut self) {
+        // The window's drag-out callback dies with the window.
+        self.drag_out = None;
+    }
+
+    fn set_drag_out(&mut self, drag_out: DragOut) {
+        self.drag_out = Some(drag_out);
+    }
+
+    /// Arrow keys step through similar samples in the bubble graph, so the host must not get
+    /// them too.
+    fn captures_key(&self, key: egui::Key) -> bool {
+        matches!(key, egui::Key::ArrowLeft | egui::Key::ArrowRight | egui::Key::ArrowUp | egui::Key::ArrowDown)
+    }
+}
+
 /// The open window as nice-plug's wrapper holds it; dropping it closes the window.
 ///
 /// baseview 0.4.2 does not always join its X11 window thread when its `Window` is dropped (the
