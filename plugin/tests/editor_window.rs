@@ -229,6 +229,34 @@ fn gtk_drop_reaches_dropped_files() {
     drop(spawned);
 }
 
+/// Sources that walk down to the outermost XdndAware window (Qt's, and this crate's own) find
+/// the editor inside a host window that is not drop-aware itself.
+#[test]
+fn xdnd_drop_reaches_the_embedded_editor() {
+    let display = Display::start();
+    let dir = tempdir("embedded-drop");
+    let file = dir.join("hat.wav");
+    std::fs::write(&file, b"RIFF").expect("write the dropped file");
+    let host = HostWindow::open(&display, 0, 0, [SIZE[0] as u16, SIZE[1] as u16]);
+    let (editor, _size) = probe_editor(PathBuf::from("/dev/null"));
+    let spawned = open(&editor, Some(&host));
+
+    // Hold the button on the bare root window, start the drag there and carry it in.
+    display.xdotool(&["mousemove", "900", "600"]);
+    display.xdotool(&["mousedown", "1"]);
+    let session = drumsort_plugin::editor::xdnd::start_drag(vec![file.clone()], None).expect("start the drag");
+    display.glide((900, 600), (300, 250), 20);
+    let hovered =
+        support::wait_for(Duration::from_secs(10), || (probe(&editor, |p| p.hovered_frames) > 0).then_some(()));
+    display.xdotool(&["mouseup", "1"]);
+    let outcome = session.wait();
+    let dropped = support::wait_for(Duration::from_secs(5), || probe(&editor, |p| p.dropped.first().cloned()));
+    assert!(hovered.is_some(), "egui never saw hovered_files");
+    assert_eq!(outcome, Ok(drumsort_plugin::editor::xdnd::DragOutcome::Dropped));
+    assert_eq!(dropped.as_ref(), Some(&file));
+    drop(spawned);
+}
+
 #[test]
 fn drag_out_delivers_a_file_uri() {
     let display = Display::start();

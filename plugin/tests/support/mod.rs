@@ -112,17 +112,18 @@ impl Display {
 
     /// A screenshot of one window as binary PPM: `xwd -id | xwdtopnm`.
     pub fn screenshot(&self, window: u32) -> Ppm {
-        let xwd = Command::new("xwd")
+        let mut xwd = Command::new("xwd")
             .args(["-silent", "-id", &window.to_string()])
             .env("DISPLAY", &self.name)
             .stdout(Stdio::piped())
             .spawn()
             .expect("run xwd");
         let out = Command::new("xwdtopnm")
-            .stdin(xwd.stdout.expect("xwd stdout"))
+            .stdin(xwd.stdout.take().expect("xwd stdout"))
             .stderr(Stdio::null())
             .output()
             .expect("run xwdtopnm");
+        assert!(xwd.wait().expect("xwd").success(), "xwd failed");
         assert!(out.status.success(), "xwdtopnm failed");
         Ppm::parse(&out.stdout)
     }
