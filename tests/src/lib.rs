@@ -1,1 +1,20 @@
+//! Shared pieces of the end-to-end tests: an in-process CLAP host for the built plugin
+//! ([`clap_host`]) .
 
+pub mod clap_host;
+
+use std::time::{Duration, Instant};
+
+/// Calls `probe` every `every` until it returns `Some` or `timeout` has passed.
+pub fn poll<T>(timeout: Duration, every: Duration, mut probe: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(found) = probe() {
+            return Some(found);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(every);
+    }
+}

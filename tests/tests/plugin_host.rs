@@ -3,11 +3,8 @@
 //! An in-process CLAP host (clack-host) checks what a DAW sees when it scans and runs the plugin,
 //! and the scanners Qtractor (CLAP) and Ardour (VST3) ship check the same binary from outside.
 //!
-//! Which binary: `$DRUMSORT_PLUGIN_LIB` if set (point it at `target/bundled/drumsort-plugin.clap`
-//! to test a release bundle), otherwise `lib{drumsort_plugin}.so` in this test binary's profile
-//! directory, which the tests first bring up to date with `cargo build -p drumsort-plugin` in the
-//! same profile. That is how `cargo xtask bundle` builds it too; after `cargo test --workspace`,
-//! which unifies dependency features across the whole workspace, it costs one relink (~3 s).
+//! Which binary, and how the host is set up: see `drumsort_tests::clap_host` (`$DRUMSORT_PLUGIN_LIB`
+//! or the cdylib of this test binary's profile, rebuilt first; a scratch library index).
 //!
 //! Debug builds of the plugin abort on any allocation inside `process()` (the plugin's
 //! `assert_process_allocs` feature), which takes this test binary down with SIGABRT and
@@ -17,157 +14,27 @@
 //! missing: `apt-get install --no-install-recommends qtractor ardour` on Debian 12 (`.ci/run`
 //! does this).
 
-use std::ffi::CStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
 
 use clack_extensions::audio_ports::{AudioPortInfoBuffer, PluginAudioPorts};
 use clack_extensions::latency::PluginLatency;
 use clack_extensions::note_ports::{NoteDialect, NotePortInfoBuffer, PluginNotePorts};
-use clack_extensions::state::{PluginState, StateError};
 use clack_host::events::event_types::NoteOnEvent;
 use clack_host::events::Match;
-use clack_host::prelude::*;
+use clack_host::prelude::Event as _;
 use drumsort_core::synth::Demo;
 use drumsort_core::DrumClass;
+use drumsort_tests::clap_host::{
+    activate, instantiate, load_entry, load_state, noise, plugin_library, save_state, StereoProcessor, CLAP_ID,
+    SAMPLE_RATE,
+};
 
-const CLAP_ID: &CStr = c"com.drumsort.drumsort";
 /// `Vst3Plugin::VST3_CLASS_ID` (`*b"DrumsortPlugin01"`) as hex, the way Ardour prints it.
 const VST3_UID_HEX: &str = "4472756D736F7274506C7567696E3031";
-const SAMPLE_RATE: f64 = 48_000.0;
 const MAX_BLOCK: u32 = 512;
 /// Block lengths a host might send, including a full block, odd lengths and a single sample.
 const BLOCKS: [usize; 7] = [512, 512, 333, 1, 512, 64, 511];
-
-// ---------------------------------------------------------------------------------------------
-// Finding the plugin binary
-// ---------------------------------------------------------------------------------------------
-
-/// The plugin library every test loads, built at most once per test process.
-fn plugin_library() -> &'static Path {
-    static LIBRARY: OnceLock<PathBuf> = OnceLock::new();
-    LIBRARY.get_or_init(|| {
-        if let Some(path) = std::env::var_os("DRUMSORT_PLUGIN_LIB") {
-            let path = PathBuf::from(path);
-            assert!(
-                path.is_file(),
-                "DRUMSORT_PLUGIN_LIB points at {}, which is not a file. Unset it to test the \
-                 cdylib cargo builds, or run `cargo xtask bundle drumsort-plugin --release` to \
-                 make target/bundled/drumsort-plugin.clap.",
-                path.display()
-            );
-            return path;
-        }
-        let profile_dir = profile_dir();
-        build_plugin(&profile_dir);
-        let path = profile_dir.join(format!(
-            "{}drumsort_plugin{}",
-            std::env::consts::DLL_PREFIX,
-            std::env::consts::DLL_SUFFIX
-        ));
-        assert!(
-            path.is_file(),
-            "the plugin library {} is missing although `cargo build -p drumsort-plugin` \
-             succeeded. Build it with `cargo build -p drumsort-plugin` (add `--release` for \
-             `cargo test --release`) or set DRUMSORT_PLUGIN_LIB to a .clap file.",
-            path.display()
-        );
-        path
-    })
-}
-
-/// `target/<profile>`: cargo puts this test binary in `target/<profile>/deps/` and the cdylib of
-/// the same profile in `target/<profile>/`, also under a custom `CARGO_TARGET_DIR`.
-fn profile_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test binary's own path is unknown");
-    exe.parent()
-        .and_then(Path::parent)
-        .unwrap_or_else(|| panic!("{} is not in target/<profile>/deps/", exe.display()))
-        .to_path_buf()
-}
-
-/// Builds (or confirms fresh) the cdylib with the profile this test binary was built with, so the
-/// tests never load a stale plugin after `cargo test -p drumsort-tests`.
-fn build_plugin(profile_dir: &Path) {
-    let profile = match profile_dir.file_name().and_then(|name| name.to_str()) {
-        Some("debug") => "dev",
-        Some(name) => name,
-        None => panic!("cannot tell the cargo profile from {}", profile_dir.display()),
-    };
-    let target_dir = profile_dir.parent().expect("target/<profile> has a parent");
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let output = Command::new(cargo)
-        .args(["build", "--package", "drumsort-plugin", "--profile", profile])
-        .arg("--target-dir")
-        .arg(target_dir)
-        .current_dir(&workspace)
-        .stdin(Stdio::null())
-        .output()
-        .expect("could not run cargo to build the plugin");
-    assert!(
-        output.status.success(),
-        "`cargo build -p drumsort-plugin --profile {profile}` failed, so there is no plugin \
-         library to test:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
-fn load_entry() -> PluginEntry {
-    static PRIVATE_INDEX: std::sync::Once = std::sync::Once::new();
-    PRIVATE_INDEX.call_once(|| {
-        // The plugin opens the library index on activation: point it at a scratch file, never at
-        // the user's library. SAFETY: set before any plugin thread exists in this process.
-        let db = std::env::temp_dir().join(format!("drumsort-host-test-{}.sqlite", std::process::id()));
-        unsafe { std::env::set_var("DRUMSORT_DB", db) };
-    });
-    let path = plugin_library();
-    // SAFETY: the library is our own plugin; loading it runs only nice-plug's CLAP entry point.
-    unsafe { PluginEntry::load(path) }
-        .unwrap_or_else(|err| panic!("could not load {} as a CLAP plugin: {err}", path.display()))
-}
-
-// ---------------------------------------------------------------------------------------------
-// A minimal CLAP host
-// ---------------------------------------------------------------------------------------------
-
-/// Host callbacks: this host never restarts, reschedules or calls back, so requests are ignored.
-struct TestHostShared;
-
-impl SharedHandler<'_> for TestHostShared {
-    fn request_restart(&self) {}
-    fn request_process(&self) {}
-    fn request_callback(&self) {}
-}
-
-struct TestHost;
-
-impl HostHandlers for TestHost {
-    type Shared<'a> = TestHostShared;
-    type MainThread<'a> = ();
-    type AudioProcessor<'a> = ();
-}
-
-fn instantiate(entry: &PluginEntry) -> PluginInstance<TestHost> {
-    let host_info =
-        HostInfo::new("drumsort-tests", "Drumsort", "https://example.invalid/drumsort", env!("CARGO_PKG_VERSION"))
-            .expect("host info strings contain no NUL");
-    PluginInstance::<TestHost>::new(|_| TestHostShared, |_| (), entry, CLAP_ID, &host_info)
-        .expect("the plugin failed to instantiate")
-}
-
-/// Deterministic white noise in [-1, 1) (xorshift32), so a failure reproduces exactly.
-fn noise(len: usize, mut state: u32) -> Vec<f32> {
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            (state >> 8) as f32 / (1u32 << 23) as f32 - 1.0
-        })
-        .collect()
-}
 
 // ---------------------------------------------------------------------------------------------
 // In-process CLAP tests
@@ -226,9 +93,7 @@ fn clap_ports_are_stereo_audio_and_one_note_output() {
 fn clap_process_passes_audio_through_bit_exact() {
     let entry = load_entry();
     let mut instance = instantiate(&entry);
-    let config =
-        PluginAudioConfiguration { sample_rate: SAMPLE_RATE, min_frames_count: 1, max_frames_count: MAX_BLOCK };
-    let processor = instance.activate(|_, _| (), config).expect("the plugin failed to activate");
+    let processor = activate(&mut instance, MAX_BLOCK);
 
     let total: usize = BLOCKS.iter().sum();
     let input = [noise(total, 0x1234_5678), noise(total, 0x9abc_def1)];
@@ -237,11 +102,8 @@ fn clap_process_passes_audio_through_bit_exact() {
     let (processor, output, emitted_events) = std::thread::scope(|scope| {
         scope
             .spawn(|| {
-                let mut processor = processor.start_processing().expect("the plugin failed to start processing");
+                let mut processor = StereoProcessor::start(processor);
                 let mut output = [Vec::with_capacity(total), Vec::with_capacity(total)];
-                let mut input_ports = AudioPorts::with_capacity(2, 1);
-                let mut output_ports = AudioPorts::with_capacity(2, 1);
-                let mut out_events = EventBuffer::with_capacity(64);
                 let mut emitted_events = 0;
                 let mut start = 0;
                 for block in BLOCKS {
@@ -251,34 +113,13 @@ fn clap_process_passes_audio_through_bit_exact() {
                     // NaN sentinels: a plugin that forgot to write its output fails the test.
                     let mut out_l = vec![f32::NAN; block];
                     let mut out_r = vec![f32::NAN; block];
-                    let audio_in = input_ports.with_input_buffers([AudioPortBuffer {
-                        latency: 0,
-                        channels: AudioPortBufferType::f32_input_only([
-                            InputChannel::variable(&mut in_l),
-                            InputChannel::variable(&mut in_r),
-                        ]),
-                    }]);
-                    let mut audio_out = output_ports.with_output_buffers([AudioPortBuffer {
-                        latency: 0,
-                        channels: AudioPortBufferType::f32_output_only([out_l.as_mut_slice(), out_r.as_mut_slice()]),
-                    }]);
-                    out_events.clear();
-                    processor
-                        .process(
-                            &audio_in,
-                            &mut audio_out,
-                            &InputEvents::empty(),
-                            &mut out_events.as_output(),
-                            Some(start as u64),
-                            None,
-                        )
-                        .unwrap_or_else(|err| panic!("process() failed on block {block}: {err}"));
-                    emitted_events += out_events.len();
+                    emitted_events +=
+                        processor.process([&mut in_l, &mut in_r], [&mut out_l, &mut out_r], start as u64).len();
                     output[0].extend_from_slice(&out_l);
                     output[1].extend_from_slice(&out_r);
                     start += block;
                 }
-                (processor.stop_processing(), output, emitted_events)
+                (processor.stop(), output, emitted_events)
             })
             .join()
             .expect("the audio thread panicked")
@@ -299,26 +140,6 @@ fn clap_process_passes_audio_through_bit_exact() {
         }
     }
     assert_eq!(emitted_events, 0, "noise with no attack in it is not a drum hit (and is shorter than the latency)");
-}
-
-/// The plugin's saved state as JSON. nice-plug's CLAP wrapper writes a little-endian u64 length
-/// and then JSON (parameters plus persisted fields).
-fn save_state(instance: &mut PluginInstance<TestHost>) -> serde_json::Value {
-    let mut handle = instance.plugin_handle();
-    let state = handle.get_extension::<PluginState>().expect("the plugin has no state extension");
-    let mut bytes = Vec::new();
-    state.save(&mut handle, &mut bytes).expect("saving the state failed");
-    let (length, json) = bytes.split_at(8);
-    assert_eq!(u64::from_le_bytes(length.try_into().unwrap()), json.len() as u64, "state length prefix");
-    serde_json::from_slice(json).expect("the state is not JSON")
-}
-
-/// Loads `json` (with the wrapper's length prefix) into `instance`.
-fn load_state(instance: &mut PluginInstance<TestHost>, json: &[u8]) -> Result<(), StateError> {
-    let mut handle = instance.plugin_handle();
-    let ext = handle.get_extension::<PluginState>().expect("the plugin has no state extension");
-    let bytes: Vec<u8> = (json.len() as u64).to_le_bytes().iter().chain(json).copied().collect();
-    ext.load(&mut handle, &mut bytes.as_slice())
 }
 
 #[test]
@@ -376,9 +197,7 @@ fn run_for_notes(input: &[f32]) -> (Vec<(u64, u16, f64)>, u32) {
     const BLOCK: usize = 256;
     let entry = load_entry();
     let mut instance = instantiate(&entry);
-    let config =
-        PluginAudioConfiguration { sample_rate: SAMPLE_RATE, min_frames_count: 1, max_frames_count: BLOCK as u32 };
-    let processor = instance.activate(|_, _| (), config).expect("the plugin failed to activate");
+    let processor = activate(&mut instance, BLOCK as u32);
     let latency = {
         let mut handle = instance.plugin_handle();
         handle.get_extension::<PluginLatency>().expect("the plugin reports no latency extension").get(&mut handle)
@@ -386,10 +205,7 @@ fn run_for_notes(input: &[f32]) -> (Vec<(u64, u16, f64)>, u32) {
     let (processor, notes) = std::thread::scope(|scope| {
         scope
             .spawn(|| {
-                let mut processor = processor.start_processing().expect("start_processing failed");
-                let mut input_ports = AudioPorts::with_capacity(2, 1);
-                let mut output_ports = AudioPorts::with_capacity(2, 1);
-                let mut out_events = EventBuffer::with_capacity(256);
+                let mut processor = StereoProcessor::start(processor);
                 let mut notes = Vec::new();
                 let tail = vec![0.0f32; latency as usize + 2 * BLOCK];
                 let all: Vec<f32> = input.iter().chain(&tail).copied().collect();
@@ -397,29 +213,7 @@ fn run_for_notes(input: &[f32]) -> (Vec<(u64, u16, f64)>, u32) {
                     let start = (b * BLOCK) as u64;
                     let (mut in_l, mut in_r) = (chunk.to_vec(), chunk.to_vec());
                     let (mut out_l, mut out_r) = (vec![0.0f32; chunk.len()], vec![0.0f32; chunk.len()]);
-                    let audio_in = input_ports.with_input_buffers([AudioPortBuffer {
-                        latency: 0,
-                        channels: AudioPortBufferType::f32_input_only([
-                            InputChannel::variable(&mut in_l),
-                            InputChannel::variable(&mut in_r),
-                        ]),
-                    }]);
-                    let mut audio_out = output_ports.with_output_buffers([AudioPortBuffer {
-                        latency: 0,
-                        channels: AudioPortBufferType::f32_output_only([out_l.as_mut_slice(), out_r.as_mut_slice()]),
-                    }]);
-                    out_events.clear();
-                    processor
-                        .process(
-                            &audio_in,
-                            &mut audio_out,
-                            &InputEvents::empty(),
-                            &mut out_events.as_output(),
-                            Some(start),
-                            None,
-                        )
-                        .expect("process() failed");
-                    for event in &out_events {
+                    for event in processor.process([&mut in_l, &mut in_r], [&mut out_l, &mut out_r], start) {
                         if let Some(on) = event.as_event::<NoteOnEvent>() {
                             if let Match::Specific(key) = on.key() {
                                 notes.push((start + u64::from(on.header().time()), key, on.velocity()));
@@ -429,7 +223,7 @@ fn run_for_notes(input: &[f32]) -> (Vec<(u64, u16, f64)>, u32) {
                     // About real time: 256 samples at 48 kHz are 5.3 ms.
                     std::thread::sleep(std::time::Duration::from_millis(5));
                 }
-                (processor.stop_processing(), notes)
+                (processor.stop(), notes)
             })
             .join()
             .expect("the audio thread panicked")
