@@ -1,7 +1,8 @@
 //! Shared pieces of the end-to-end tests: an in-process CLAP host for the built plugin
-//! ([`clap_host`]) .
+//! ([`clap_host`]) and a private X server with the command-line tools that drive it ([`xvfb`]).
 
 pub mod clap_host;
+pub mod xvfb;
 
 use std::time::{Duration, Instant};
 
