@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use egui::{Event, MouseWheelUnit, Pos2, Rect, Vec2};
 
-use super::demo::demo_library;
+use super::demo::{demo_library, demo_samples};
 use super::EditorApp;
 use crate::params::{DrumsortParams, EDITOR_SIZE};
 use crate::shared::Shared;
@@ -98,6 +98,16 @@ pub fn bench_frames(n_samples: usize, frames: usize) -> FrameStats {
     stats(&mut times)
 }
 
+/// Wall time of [`crate::layout::layout`] over a generated library of `n_samples`
+/// (16-wide embeddings), milliseconds: what the worker spends after each library change.
+pub fn bench_layout(n_samples: usize) -> f64 {
+    let (mut samples, embeddings) = demo_samples(n_samples, 1);
+    let start = Instant::now();
+    let bubbles = crate::layout::layout(&mut samples, &embeddings);
+    std::hint::black_box(bubbles);
+    start.elapsed().as_secs_f64() * 1e3
+}
+
 fn stats(times: &mut [f64]) -> FrameStats {
     times.sort_by(f64::total_cmp);
     let n = times.len().max(1);
@@ -116,6 +126,13 @@ mod tests {
         println!("2,000 samples: {s:?}");
         assert_eq!(s.frames, 30);
         assert!(s.mean_ms > 0.0 && s.p99_ms >= s.mean_ms * 0.5 && s.max_ms >= s.p99_ms);
+    }
+
+    #[test]
+    fn layout_bench_times_a_real_layout() {
+        let ms = bench_layout(1_000);
+        println!("layout of 1,000 samples: {ms:.1} ms");
+        assert!(ms > 0.0);
     }
 
     #[test]

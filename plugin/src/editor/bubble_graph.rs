@@ -74,6 +74,8 @@ pub struct BubbleGraph {
     lower_names: Vec<String>,
     /// Indices of the samples that pass the filters.
     visible: Vec<u32>,
+    /// How many of each class (by [`DrumClass::index`]) pass the filters.
+    visible_per_class: [usize; DrumClass::COUNT],
     /// The filter `visible` was computed with (`None`: recompute).
     filtered_with: Option<Filter>,
     /// World rectangle covering every bubble.
@@ -98,6 +100,7 @@ impl Default for BubbleGraph {
             library: Arc::default(),
             lower_names: Vec::new(),
             visible: Vec::new(),
+            visible_per_class: [0; DrumClass::COUNT],
             filtered_with: None,
             bounds: Rect::from_min_max(Pos2::new(-1.0, -1.0), Pos2::new(1.0, 1.0)),
             on_screen: Vec::new(),
@@ -159,9 +162,11 @@ impl BubbleGraph {
             return;
         }
         self.visible.clear();
+        self.visible_per_class = [0; DrumClass::COUNT];
         for (i, (s, name)) in self.library.samples.iter().zip(&self.lower_names).enumerate() {
             if filter.shows(s.class, name) {
                 self.visible.push(i as u32);
+                self.visible_per_class[s.class.index()] += 1;
             }
         }
         self.filtered_with = Some(filter);
@@ -293,15 +298,23 @@ impl BubbleGraph {
             let shown = filter.shows_class(b.class);
             let fill = if shown { colour.gamma_multiply(0.12) } else { Color32::TRANSPARENT };
             painter.circle(c, r, fill, Stroke::new(1.0, colour.gamma_multiply(if shown { 0.7 } else { 0.25 })));
-            // The label sits inside the rim when the bubble is big enough, above it otherwise.
-            let label = format!("{} {}", class_label(b.class), b.count);
-            let (pos, anchor) = if r > 40.0 {
-                (c - Vec2::new(0.0, r - 6.0), Align2::CENTER_TOP)
+            // The label sits inside the rim when the bubble is big enough, above it otherwise, on
+            // a backdrop so dots under it do not garble it.
+            let shown_n = self.visible_per_class[b.class.index()];
+            let label = if shown_n == b.count || !shown {
+                format!("{} {}", class_label(b.class), b.count)
             } else {
-                (c - Vec2::new(0.0, r + 2.0), Align2::CENTER_BOTTOM)
+                format!("{} {shown_n} of {}", class_label(b.class), b.count)
             };
             let label_colour = if shown { text } else { text.gamma_multiply(0.4) };
-            painter.text(pos, anchor, label, FontId::proportional(13.0), label_colour);
+            let galley = painter.layout_no_wrap(label, FontId::proportional(13.0), label_colour);
+            let size = galley.size();
+            let top = if r > 40.0 { c.y - r + 6.0 } else { c.y - r - 2.0 - size.y };
+            let label_rect = Rect::from_min_size(Pos2::new(c.x - size.x / 2.0, top), size);
+            if shown {
+                painter.rect_filled(label_rect.expand2(Vec2::new(4.0, 1.0)), 4.0, Color32::from_black_alpha(150));
+            }
+            painter.galley(label_rect.min, galley, label_colour);
         }
         self.on_screen.clear();
         let cull = rect.expand(self.dot_px);

@@ -40,6 +40,21 @@ impl SplitMix {
 /// A library of `n` samples spread unevenly over all classes (kicks and snares most, `other`
 /// least), with names like `kick_0012_punchy.wav` under `/demo/<class>/`, laid out.
 pub fn demo_library(n: usize, seed: u64) -> LibrarySnapshot {
+    let (mut samples, embeddings) = demo_samples(n, seed);
+    let bubbles = layout(&mut samples, &embeddings);
+    // The worker keeps snapshots sorted by path; do the same.
+    samples.sort_by(|a, b| a.path.cmp(&b.path));
+    LibrarySnapshot {
+        generation: 1,
+        roots: vec![PathBuf::from("/demo")],
+        samples,
+        bubbles,
+        errors: vec![(PathBuf::from("/demo/broken.wav"), "not a RIFF file".to_owned())],
+    }
+}
+
+/// The samples of [`demo_library`] before layout, with their unit embeddings.
+pub fn demo_samples(n: usize, seed: u64) -> (Vec<SampleDot>, Vec<Vec<f32>>) {
     let mut rng = SplitMix::new(seed);
     // Relative class sizes, in `DrumClass::ALL` order.
     const WEIGHTS: [f32; DrumClass::COUNT] = [9.0, 8.0, 4.0, 7.0, 3.0, 4.0, 2.0, 2.0, 2.0, 1.0, 2.0, 3.0, 1.5];
@@ -77,16 +92,7 @@ pub fn demo_library(n: usize, seed: u64) -> LibrarySnapshot {
         });
         embeddings.push(e);
     }
-    let bubbles = layout(&mut samples, &embeddings);
-    // The worker keeps snapshots sorted by path; do the same.
-    samples.sort_by(|a, b| a.path.cmp(&b.path));
-    LibrarySnapshot {
-        generation: 1,
-        roots: vec![PathBuf::from("/demo")],
-        samples,
-        bubbles,
-        errors: vec![(PathBuf::from("/demo/broken.wav"), "not a RIFF file".to_owned())],
-    }
+    (samples, embeddings)
 }
 
 #[cfg(test)]
