@@ -100,8 +100,9 @@ impl Plugin for Drumsort {
     /// The parameters shape notes and detection per block; none needs sample accuracy.
     const SAMPLE_ACCURATE_AUTOMATION: bool = false;
 
-    /// No editor yet: hosts show their generic (empty) parameter view.
-    type Editor = ();
+    /// The sample browser and hit lane, egui on the project's own baseview window (which, unlike
+    /// egui-baseview's, passes file drops to egui).
+    type Editor = editor::window::EditorWindow<editor::EditorApp>;
     /// No SysEx in or out.
     type SysExMessage = ();
     /// nice-plug's background executor is one thread shared by every instance in the host, so
@@ -110,6 +111,13 @@ impl Plugin for Drumsort {
 
     fn params(&self) -> Arc<dyn Params> {
         self.params.clone()
+    }
+
+    fn editor(&mut self, _async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
+        editor::window::create_editor(
+            editor::window::EditorSize::in_mutex(Arc::clone(&self.params), |p| &p.editor_size),
+            editor::EditorApp::new(Arc::clone(&self.shared), Arc::clone(&self.params)),
+        )
     }
 
     fn activate(

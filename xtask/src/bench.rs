@@ -78,6 +78,8 @@ pub fn run(args: BenchArgs) -> Result<()> {
 
     let exe = cold_process(&files, &args.data)?;
     println!();
+    crate::bench_plugin::run(&args.model)?;
+    println!();
     crate::bench_scan::scan_bench(&args.data, &args.model, Some(&exe))?;
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! Developer and release tasks: `cargo xtask <bundle|install|train|eval|demo|bench>`.
 
 mod bench;
+mod bench_plugin;
 mod bench_scan;
 mod bundle;
 mod confusion_png;

@@ -48,6 +48,22 @@ impl std::fmt::Debug for EditorApp {
 }
 
 impl EditorApp {
+    /// Called by the window when it opens: takes the view from `params.view` (the host may have
+    /// restored a session since this editor was built) and lets the worker wake the editor (new
+    /// library snapshot, scan progress, hits) through `ctx`.
+    pub fn opened(&mut self, ctx: &egui::Context) {
+        let view = self.params.view.lock().map(|v| v.clone()).unwrap_or_else(|e| e.into_inner().clone());
+        self.saved_view = view.clone();
+        self.view = view;
+        let ctx = ctx.clone();
+        self.shared.set_repaint(Some(Box::new(move || ctx.request_repaint())));
+    }
+
+    /// Called by the window when it closes: the worker stops waking it.
+    pub fn closed(&self) {
+        self.shared.set_repaint(None);
+    }
+
     /// The editor's content for one plugin instance; the view comes from `params.view`.
     pub fn new(shared: Arc<Shared>, params: Arc<DrumsortParams>) -> Self {
         let view = params.view.lock().map(|v| v.clone()).unwrap_or_else(|e| e.into_inner().clone());
@@ -194,4 +210,30 @@ fn drop_overlay(ui: &Ui) {
         FontId::proportional(24.0),
         Color32::WHITE,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::view::Tab;
+
+    #[test]
+    fn opening_takes_the_view_a_restored_session_put_in_the_params() {
+        let (shared, _rx) = Shared::new();
+        let params = Arc::new(DrumsortParams::default());
+        // The host builds the editor first and restores the session's state afterwards.
+        let mut app = EditorApp::new(Arc::clone(&shared), Arc::clone(&params));
+        {
+            let mut view = params.view.lock().unwrap();
+            view.zoom = 3.0;
+            view.tab = Tab::Hits;
+        }
+        let ctx = egui::Context::default();
+        app.opened(&ctx);
+        assert_eq!(app.view().zoom, 3.0);
+        assert_eq!(app.view().tab, Tab::Hits);
+        // The worker can now wake the editor; closing unhooks it.
+        shared.request_repaint();
+        app.closed();
+    }
 }

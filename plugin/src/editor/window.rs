@@ -295,9 +295,14 @@ impl EditorUi for super::EditorApp {
         super::EditorApp::ui(self, ui);
     }
 
+    fn opened(&mut self, ctx: &egui::Context, _gui: &GuiContext) {
+        super::EditorApp::opened(self, ctx);
+    }
+
     fn closed(&mut self) {
-        // The window's drag-out callback dies with the window.
+        // The window's drag-out callback and repaint hook die with the window.
         self.drag_out = None;
+        super::EditorApp::closed(self);
     }
 
     fn set_drag_out(&mut self, drag_out: DragOut) {

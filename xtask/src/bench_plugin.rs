@@ -1,0 +1,140 @@
+//! Plugin figures for `cargo xtask bench`: the CPU cost of `process()` (the same `Realtime` object
+//! the plugin runs) at 48 kHz in 64-sample blocks while a worker labels the hits, the latency the
+//! plugin reports, the classifier's time per hit, and the editor's CPU time per frame.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use drumsort_core::classifier::Classifier;
+use drumsort_core::hits::{HitConfig, HitWindow};
+use drumsort_core::onset::OnsetConfig;
+use drumsort_core::synth::Demo;
+use drumsort_plugin::audio::HitNote;
+use drumsort_plugin::editor::bench::{bench_frames, bench_layout};
+use drumsort_plugin::params::DrumsortParams;
+use drumsort_plugin::realtime::{BlockControl, Realtime};
+
+const RATE: u32 = 48_000;
+const BLOCK: usize = 64;
+/// Audio run through `process()`.
+const SECONDS: usize = 60;
+
+/// A 16th-note groove at 120 bpm (kick, hats, snare, ghost notes), `seconds` long, stereo as two
+/// equal channels.
+fn groove(seconds: usize) -> Vec<f32> {
+    let step = RATE as usize / 8;
+    let sounds: Vec<Vec<f32>> =
+        [Demo::Kick, Demo::ClosedHat, Demo::Snare, Demo::OpenHat].iter().map(|d| d.render(RATE, 1)).collect();
+    let pattern = [0usize, 1, 1, 1, 2, 1, 0, 1, 0, 1, 1, 3, 2, 1, 1, 1];
+    let mut out = vec![0.0f32; RATE as usize * seconds];
+    for (i, start) in (0..out.len()).step_by(step).enumerate() {
+        let sound = &sounds[pattern[i % pattern.len()]];
+        let gain = if i % 2 == 1 { 0.35 } else { 0.8 };
+        for (o, s) in out[start..].iter_mut().zip(sound) {
+            *o += s * gain;
+        }
+    }
+    out
+}
+
+pub fn run(model: &Path) -> Result<()> {
+    let classifier = Classifier::from_dir(model)?;
+    let params = DrumsortParams::default();
+    let cfg = HitConfig::default();
+    let (mut rt, mut labeler, ends) = Realtime::new(RATE, BLOCK, &cfg);
+    let latency_ms = f64::from(rt.latency()) * 1000.0 / f64::from(RATE);
+    let (rt_512, _, _) = Realtime::new(RATE, 512, &cfg);
+
+    // The worker: labels windows as they come and sends the notes back, as the plugin's does.
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut notes = ends.notes;
+    let worker = {
+        let stop = Arc::clone(&stop);
+        std::thread::spawn(move || {
+            let mut times = Vec::new();
+            let mut windows: Vec<HitWindow> = Vec::new();
+            while !stop.load(Ordering::Acquire) {
+                windows.clear();
+                labeler.pop_all(&mut windows);
+                if windows.is_empty() {
+                    std::thread::sleep(Duration::from_millis(1));
+                    continue;
+                }
+                let t = Instant::now();
+                if let Ok(hits) = labeler.label(&classifier, &windows) {
+                    times.push(t.elapsed().as_secs_f64() / windows.len() as f64);
+                    for h in hits {
+                        for (class, _) in h.classes {
+                            let _ = notes.push(HitNote { sample: h.sample, class, velocity: h.velocity });
+                        }
+                    }
+                }
+            }
+            times
+        })
+    };
+
+    let audio = groove(SECONDS);
+    let ctl = BlockControl {
+        onset: OnsetConfig::default(),
+        passthrough: true,
+        audition_gain: 0.5,
+        notes: params.note_settings(rt.latency(), RATE as f32),
+    };
+    let mut left = vec![0.0f32; BLOCK];
+    let mut right = vec![0.0f32; BLOCK];
+    let mut busy = Duration::ZERO;
+    let mut note_ons = 0usize;
+    let wall = Instant::now();
+    for (b, chunk) in audio.chunks(BLOCK).enumerate() {
+        left[..chunk.len()].copy_from_slice(chunk);
+        right[..chunk.len()].copy_from_slice(chunk);
+        let mut channels = [&mut left[..chunk.len()], &mut right[..chunk.len()]];
+        let t = Instant::now();
+        rt.process(&mut channels, &ctl, |n| note_ons += usize::from(n.velocity > 0));
+        busy += t.elapsed();
+        // Real time: the next block arrives when the previous one has played.
+        let due = Duration::from_secs_f64((b + 1) as f64 * BLOCK as f64 / f64::from(RATE));
+        if let Some(wait) = due.checked_sub(wall.elapsed()) {
+            std::thread::sleep(wait);
+        }
+    }
+    stop.store(true, Ordering::Release);
+    let mut per_hit = worker.join().unwrap_or_default();
+    per_hit.sort_by(f64::total_cmp);
+    let audio_s = audio.len() as f64 / f64::from(RATE);
+    let blocks = audio.len().div_ceil(BLOCK);
+    println!("plugin, {SECONDS} s of a 16th-note groove at 48 kHz in {BLOCK}-sample blocks, worker labelling live:");
+    println!(
+        "  process() CPU             {:>8.3} % of one core  ({:.2} µs per block)",
+        busy.as_secs_f64() / audio_s * 100.0,
+        busy.as_secs_f64() * 1e6 / blocks as f64
+    );
+    println!(
+        "  hit-to-note latency       {latency_ms:>8.1} ms at 64-sample blocks, {:.1} ms at 512 (lookahead 50 ms)",
+        f64::from(rt_512.latency()) * 1000.0 / f64::from(RATE)
+    );
+    if !per_hit.is_empty() {
+        let mean = per_hit.iter().sum::<f64>() / per_hit.len() as f64;
+        let p95 = per_hit[(per_hit.len() * 95 / 100).min(per_hit.len() - 1)];
+        println!("  classifier per hit        {:>8.2} ms mean, {:.2} ms p95", mean * 1e3, p95 * 1e3);
+    }
+    println!(
+        "  notes                     {note_ons:>8} note-ons, {} late, {} hits dropped",
+        rt.late_notes(),
+        rt.dropped_hits()
+    );
+
+    let layout_s = bench_layout(10_000);
+    let frames = bench_frames(10_000, 300);
+    println!("editor, 10,000 samples:");
+    println!("  layout (worker thread)    {:>8.1} ms", layout_s * 1e3);
+    println!(
+        "  frame CPU, pan + zoom     {:>8.2} ms mean, {:.2} ms p99, {:.2} ms max ({} frames)",
+        frames.mean_ms, frames.p99_ms, frames.max_ms, frames.frames
+    );
+    Ok(())
+}
