@@ -343,6 +343,8 @@ fn qtractor_scans_the_clap_bundle() {
         "Qtractor should see Drumsort with stereo audio and one MIDI output: {}",
         lines[0]
     );
+    let flags = lines[0].split('|').nth(5).unwrap_or_default();
+    assert!(flags.split(',').any(|f| f == "GUI"), "Qtractor should see an editor (GUI flag): {}", lines[0]);
 }
 
 #[test]
