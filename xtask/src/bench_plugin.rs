@@ -128,10 +128,10 @@ pub fn run(model: &Path) -> Result<()> {
         rt.dropped_hits()
     );
 
-    let layout_s = bench_layout(10_000);
+    let layout_ms = bench_layout(10_000);
     let frames = bench_frames(10_000, 300);
     println!("editor, 10,000 samples:");
-    println!("  layout (worker thread)    {:>8.1} ms", layout_s * 1e3);
+    println!("  layout (worker thread)    {layout_ms:>8.1} ms");
     println!(
         "  frame CPU, pan + zoom     {:>8.2} ms mean, {:.2} ms p99, {:.2} ms max ({} frames)",
         frames.mean_ms, frames.p99_ms, frames.max_ms, frames.frames
