@@ -9,6 +9,7 @@ pub mod classifier;
 pub mod dataset;
 pub mod decode;
 pub mod hits;
+pub mod library;
 pub mod index;
 pub mod mel;
 pub mod metrics;
