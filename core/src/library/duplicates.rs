@@ -256,7 +256,7 @@ fn near_groups(index: &Index, opts: &Options) -> Result<(Vec<Group>, Problems)> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::index::{StoredInfo, Status};
+    use crate::index::{Status, StoredInfo};
 
     fn entry(path: &str, codec: &str, rate: u32, bits: Option<u32>, dur: f64) -> Entry {
         Entry {
@@ -294,17 +294,14 @@ mod tests {
         let wav48 = entry("/long/path/d.wav", "pcm_s16le", 48_000, Some(16), 0.5);
         let flac_long = entry("/long/path/e.flac", "flac", 48_000, Some(16), 0.9);
         let short_path = entry("/f.wav", "pcm_s16le", 44_100, Some(16), 1.0);
-        let mut all = vec![
-            mp3.clone(),
-            wav16.clone(),
-            wav24.clone(),
-            wav48.clone(),
-            flac_long.clone(),
-            short_path.clone(),
-        ];
+        let mut all =
+            vec![mp3.clone(), wav16.clone(), wav24.clone(), wav48.clone(), flac_long.clone(), short_path.clone()];
         all.sort_by(keep_order);
         let order: Vec<_> = all.iter().map(|e| e.path.to_str().unwrap()).collect();
-        assert_eq!(order, ["/long/path/e.flac", "/long/path/d.wav", "/long/path/c.wav", "/f.wav", "/long/path/b.wav", "/a.mp3"]);
+        assert_eq!(
+            order,
+            ["/long/path/e.flac", "/long/path/d.wav", "/long/path/c.wav", "/f.wav", "/long/path/b.wav", "/a.mp3"]
+        );
         let g = group(Kind::Near, vec![(wav16, Some(0.2)), (short_path, Some(0.3))]);
         assert!(g.members[0].keep && !g.members[1].keep);
         assert_eq!(g.members[0].entry.path, PathBuf::from("/f.wav"));

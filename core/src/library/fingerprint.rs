@@ -105,7 +105,12 @@ mod tests {
     use crate::synth::Demo;
 
     fn write(path: &Path, samples: &[f32], rate: u32, bits: u16) {
-        let spec = hound::WavSpec { channels: 1, sample_rate: rate, bits_per_sample: bits, sample_format: hound::SampleFormat::Int };
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: rate,
+            bits_per_sample: bits,
+            sample_format: hound::SampleFormat::Int,
+        };
         let mut w = hound::WavWriter::create(path, spec).unwrap();
         let scale = ((1i64 << (bits - 1)) - 1) as f32;
         for v in samples {

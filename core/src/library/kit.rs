@@ -110,8 +110,11 @@ pub fn pick_from_index(sounds: &[Sound], like: Option<(&[f32], DrumClass)>) -> V
     let anchor: Vec<f32> = match like {
         Some((embedding, class)) => residual(embedding, means[class.index()].as_ref()),
         None => {
-            let pools: Vec<Vec<usize>> =
-                PIECES.iter().map(|&p| members(p).into_iter().take(POOL).collect()).filter(|p: &Vec<usize>| !p.is_empty()).collect();
+            let pools: Vec<Vec<usize>> = PIECES
+                .iter()
+                .map(|&p| members(p).into_iter().take(POOL).collect())
+                .filter(|p: &Vec<usize>| !p.is_empty())
+                .collect();
             let agreement = |i: usize, own: usize| -> f32 {
                 pools
                     .iter()
@@ -235,7 +238,8 @@ pub fn sfz_text(name: &str, pieces: &[Written]) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "// {}: a drum kit picked by Drumsort {}", clean(name), env!("CARGO_PKG_VERSION"));
     for w in pieces {
-        let _ = writeln!(s, "// {:<11} note {:>3}  from {}", w.class.as_str(), w.note, clean(&w.source.to_string_lossy()));
+        let _ =
+            writeln!(s, "// {:<11} note {:>3}  from {}", w.class.as_str(), w.note, clean(&w.source.to_string_lossy()));
     }
     s.push_str("\n<control>\ndefault_path=./\n\n<global>\nloop_mode=one_shot\n\n");
     for w in pieces {

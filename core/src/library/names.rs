@@ -87,8 +87,21 @@ mod tests {
     fn hostile_names_become_one_plain_component() {
         let long = format!("{}.wav", "é".repeat(300));
         let cases = [
-            "..", ".", "...", "../../etc/passwd", "a\\..\\b.wav", "line\nbreak.wav", "\u{1b}[31mred.wav", ".hidden.wav",
-            "CON.wav", "nul", "trailing. . ", "", "   ", "a:b*c?.wav", long.as_str(),
+            "..",
+            ".",
+            "...",
+            "../../etc/passwd",
+            "a\\..\\b.wav",
+            "line\nbreak.wav",
+            "\u{1b}[31mred.wav",
+            ".hidden.wav",
+            "CON.wav",
+            "nul",
+            "trailing. . ",
+            "",
+            "   ",
+            "a:b*c?.wav",
+            long.as_str(),
         ];
         for c in cases {
             let s = sanitize(OsStr::new(c));

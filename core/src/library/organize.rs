@@ -224,9 +224,7 @@ fn plan(into: &Path, mode: Mode, entries: &[Entry]) -> Vec<Placement> {
 /// `mode`.
 fn holds(mode: Mode, meta: &std::fs::Metadata, dest: &Path, e: &Entry) -> bool {
     match mode {
-        Mode::Copy => {
-            meta.is_file() && meta.len() == e.size && e.hash.is_some() && content_hash(dest).ok() == e.hash
-        }
+        Mode::Copy => meta.is_file() && meta.len() == e.size && e.hash.is_some() && content_hash(dest).ok() == e.hash,
         Mode::Hardlink => meta.is_file() && std::fs::metadata(&e.path).is_ok_and(|src| same_inode(&src, meta)),
         Mode::Symlink => meta.is_symlink() && std::fs::read_link(dest).is_ok_and(|t| t == e.path),
     }
