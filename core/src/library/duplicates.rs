@@ -93,7 +93,7 @@ impl Default for Options {
 /// Duplicate groups of the present files in `index`: identical groups first, then near ones,
 /// each set ordered by its kept file's path. Files that cannot be decoded for a fingerprint are
 /// returned with why (they stay out of near groups).
-pub fn find(index: &Index, opts: &Options) -> Result<(Vec<Group>, Vec<(PathBuf, String)>)> {
+pub fn find(index: &Index, opts: &Options) -> Result<(Vec<Group>, Problems)> {
     let mut by_hash: HashMap<[u8; 32], Vec<Entry>> = HashMap::new();
     index.for_each_entry(&ListFilter::default(), |e| {
         if let (Some(h), false) = (e.hash, e.status == Status::Pending) {
@@ -163,7 +163,8 @@ fn root(parent: &mut [usize], mut i: usize) -> usize {
     i
 }
 
-type Problems = Vec<(PathBuf, String)>;
+/// Files that could not be fingerprinted, with why.
+pub type Problems = Vec<(PathBuf, String)>;
 
 fn near_groups(index: &Index, opts: &Options) -> Result<(Vec<Group>, Problems)> {
     // One representative per content: identical copies are reported above, and decoding one of
@@ -294,8 +295,7 @@ mod tests {
         let wav48 = entry("/long/path/d.wav", "pcm_s16le", 48_000, Some(16), 0.5);
         let flac_long = entry("/long/path/e.flac", "flac", 48_000, Some(16), 0.9);
         let short_path = entry("/f.wav", "pcm_s16le", 44_100, Some(16), 1.0);
-        let mut all =
-            vec![mp3.clone(), wav16.clone(), wav24.clone(), wav48.clone(), flac_long.clone(), short_path.clone()];
+        let mut all = [mp3.clone(), wav16.clone(), wav24.clone(), wav48.clone(), flac_long.clone(), short_path.clone()];
         all.sort_by(keep_order);
         let order: Vec<_> = all.iter().map(|e| e.path.to_str().unwrap()).collect();
         assert_eq!(
