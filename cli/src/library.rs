@@ -85,7 +85,7 @@ pub struct RelabelArgs {
 }
 
 /// Opens the index and tells the user if a broken or too-new file had to be moved aside.
-fn open(db: &DbArg) -> Result<Index> {
+pub(crate) fn open(db: &DbArg) -> Result<Index> {
     let index = Index::open_default(db.db.as_deref()).context("opening the library index")?;
     if let Some(aside) = index.set_aside() {
         eprintln!("warning: {aside}");

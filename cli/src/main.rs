@@ -1,5 +1,6 @@
 //! `drumsort`: the command-line tool for whole drum-sample libraries.
 
+mod curate;
 mod hits;
 mod library;
 mod output;
@@ -58,6 +59,17 @@ enum Command {
     List(library::ListArgs),
     /// Set (or --clear) your own class for a sound; it survives moves and rescans.
     Relabel(library::RelabelArgs),
+    /// Copy (or link) every classified sound into one folder per class, with a manifest. Never
+    /// touches the sources; re-running places only what is new.
+    Organize(curate::OrganizeArgs),
+    /// The sounds nearest to a sound by the model's embedding, with distances.
+    Similar(curate::SimilarArgs),
+    /// Byte-identical copies and near-duplicates (re-encoded, resampled, trimmed, other gain),
+    /// with the copy to keep.
+    Duplicates(curate::DuplicatesArgs),
+    /// One sound per kit piece that sit together, copied into a folder with an SFZ mapping each to
+    /// its General MIDI note.
+    Kit(curate::KitArgs),
     /// Label every hit of a drum track (kick, snare, hats, ...) with the plugin's real-time path
     /// and write them as CSV, JSON or a MIDI file.
     Hits(hits::HitsArgs),
@@ -240,6 +252,10 @@ fn main() -> Result<()> {
         Command::Scan(args) => library::scan(args),
         Command::List(args) => library::list(args),
         Command::Relabel(args) => library::relabel(args),
+        Command::Organize(args) => curate::organize(args),
+        Command::Similar(args) => curate::similar(args),
+        Command::Duplicates(args) => curate::duplicates(args),
+        Command::Kit(args) => curate::kit(args),
         Command::Hits(args) => hits::run(args),
     }
 }

@@ -10,6 +10,7 @@ pub mod dataset;
 pub mod decode;
 pub mod hits;
 pub mod index;
+pub mod library;
 pub mod mel;
 pub mod metrics;
 pub mod midi_file;

@@ -21,6 +21,11 @@ pub struct BenchArgs {
     /// Model directory.
     #[arg(long, default_value = "assets/model")]
     pub model: PathBuf,
+    /// Run only the library scale bench: fresh scans of 10 %, 30 % and 100 % of a generated
+    /// library of this many files (written once under target/bench-scale/), time and peak RSS each.
+    /// The full bench ends with it at 10,000 files; the figure is `--scale 100000`.
+    #[arg(long, value_name = "FILES")]
+    pub scale: Option<usize>,
 }
 
 fn rate(n: usize, secs: f64) -> String {
@@ -28,6 +33,9 @@ fn rate(n: usize, secs: f64) -> String {
 }
 
 pub fn run(args: BenchArgs) -> Result<()> {
+    if let Some(n) = args.scale {
+        return crate::bench_scan::scale_bench(n, &args.model);
+    }
     let files: Vec<PathBuf> = walk(std::slice::from_ref(&args.data), &WalkOptions::default())
         .filter_map(|f| if let Found::Audio(p) = f { Some(p) } else { None })
         .collect();
@@ -81,7 +89,8 @@ pub fn run(args: BenchArgs) -> Result<()> {
     crate::bench_plugin::run(&args.model)?;
     println!();
     crate::bench_scan::scan_bench(&args.data, &args.model, Some(&exe))?;
-    Ok(())
+    println!();
+    crate::bench_scan::scale_bench(10_000, &args.model)
 }
 
 /// Runs the release `drumsort classify` binary over the folder: process start, model load,

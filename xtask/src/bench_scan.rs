@@ -1,6 +1,7 @@
 //! Library-scan figures for `cargo xtask bench`: a cold scan of a folder into an empty index and an
-//! unchanged rescan, in files/s, printed, never asserted (issue 4 targets on the 2-core machine:
-//! cold >= 500 files/s, unchanged rescan >= 20,000 files/s).
+//! unchanged rescan, in files/s, and the scale run over a generated library (time and peak RSS at
+//! 10 %, 30 % and 100 % of it), printed, never asserted (issue 4 targets on the 2-core machine:
+//! cold >= 500 files/s, unchanged rescan >= 20,000 files/s, < 300 MB RSS at 100,000 files).
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -115,4 +116,119 @@ fn walkdir(dir: &Path) -> Vec<PathBuf> {
     walk(&[dir.to_path_buf()], &WalkOptions::default())
         .filter_map(|f| if let Found::Audio(p) = f { Some(p) } else { None })
         .collect()
+}
+
+/// Files per leaf folder of the generated library, and leaf folders per top folder: 1,000 files
+/// per top folder, so a library of `k * 1000` files is the first `k` top folders.
+const PER_LEAF: usize = 100;
+const LEAVES: usize = 10;
+
+/// Where the generated library lives; the suffix changes whenever [`generate`] writes other bytes.
+const SCALE_LIB: &str = "target/bench-scale/lib-v2";
+
+/// Writes (once; later runs reuse it) a library of `n` short 16-bit wavs under `dir`, nested
+/// `dNNN/eN/fNNNNNN.wav`: the synthesised demo sounds cut to 80 ms at 22.05 kHz at varied gains,
+/// each ending in three quiet samples that spell its number, so every file has its own bytes (a
+/// scan analyses a file once per content: repeated bytes would be copied, not measured).
+fn generate(dir: &Path, n: usize) -> Result<()> {
+    use drumsort_core::synth::Demo;
+    let rate = 22_050;
+    let templates: Vec<Vec<f32>> = Demo::ALL
+        .iter()
+        .flat_map(|d| (0..8u64).map(move |seed| d.render(rate, seed)))
+        .map(|mut x| {
+            x.truncate(rate as usize * 8 / 100);
+            x
+        })
+        .collect();
+    let spec =
+        hound::WavSpec { channels: 1, sample_rate: rate, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    let t = Instant::now();
+    let mut written = 0;
+    for i in 0..n {
+        let path = dir
+            .join(format!("d{:03}", i / (PER_LEAF * LEAVES)))
+            .join(format!("e{}", i / PER_LEAF % LEAVES))
+            .join(format!("f{i:06}.wav"));
+        if path.exists() {
+            continue;
+        }
+        if i % PER_LEAF == 0 || written == 0 {
+            std::fs::create_dir_all(path.parent().unwrap_or(dir))?;
+        }
+        let gain = 0.3 + 0.6 * ((i * 7919) % 1000) as f32 / 1000.0;
+        let mut w = hound::WavWriter::create(&path, spec).with_context(|| format!("writing {}", path.display()))?;
+        for v in &templates[i % templates.len()] {
+            w.write_sample((v * gain * 32767.0) as i16)?;
+        }
+        for k in 0..3 {
+            w.write_sample(((i >> (6 * k)) & 63) as i16)?;
+        }
+        w.finalize()?;
+        written += 1;
+    }
+    if written > 0 {
+        println!("generated {written} files in {} ({:.1} s)", dir.display(), t.elapsed().as_secs_f64());
+    }
+    Ok(())
+}
+
+/// The scale run: scans the first 10 %, 30 % and 100 % of a generated library of `max` files,
+/// each into a fresh index in a fresh process (so each peak RSS is that scan's own), and prints
+/// time, files/s and peak RSS per size, and how both grow per file.
+pub fn scale_bench(max: usize, model: &Path) -> Result<()> {
+    let max = max.div_ceil(PER_LEAF * LEAVES) * PER_LEAF * LEAVES;
+    let lib = PathBuf::from(SCALE_LIB);
+    generate(&lib, max)?;
+    let exe = std::env::current_exe()?;
+    println!("scale bench: fresh scans of a generated library (80 ms wavs in nested folders), one process each");
+    let mut first: Option<(usize, f64, f64)> = None;
+    for n in [max / 10, max * 3 / 10, max] {
+        let out = std::process::Command::new(&exe)
+            .args(["bench-scale-one", "--files"])
+            .arg(n.to_string())
+            .arg("--model")
+            .arg(model)
+            .output()
+            .context("running the scale child")?;
+        if !out.status.success() {
+            bail!("scale scan of {n} files failed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        let text = String::from_utf8_lossy(&out.stdout);
+        let (secs, rss): (f64, f64) = text
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .as_slice()
+            .get(..2)
+            .and_then(|v| Some((v[0].parse().ok()?, v[1].parse().ok()?)))
+            .with_context(|| format!("unexpected child output {text:?}"))?;
+        let (n0, s0, r0) = *first.get_or_insert((n, secs, rss));
+        let growth = n as f64 / n0 as f64;
+        println!(
+            "scan {n:>7} files  {secs:>8.1} s  {:>6.0} files/s  peak RSS {rss:>6.0} MB   x{growth:.0} files: time x{:.2}, RSS x{:.2}",
+            n as f64 / secs,
+            secs / s0,
+            rss / r0
+        );
+    }
+    Ok(())
+}
+
+/// Child of [`scale_bench`]: scans the first `files` of the generated library into a fresh index
+/// and prints `seconds peak_rss_mb`.
+pub fn scale_one(files: usize, model: &Path) -> Result<()> {
+    let lib = PathBuf::from(SCALE_LIB);
+    let roots: Vec<PathBuf> = (0..files / (PER_LEAF * LEAVES)).map(|k| lib.join(format!("d{k:03}"))).collect();
+    let db = std::env::temp_dir().join(format!("drumsort-bench-scale-{}.sqlite", std::process::id()));
+    remove_index(&db);
+    let classifier = Classifier::from_dir(model).with_context(|| format!("loading {}", model.display()))?;
+    let mut index = Index::open(&db)?;
+    let s = index.scan(&roots, &mut ScanModel::loaded(&classifier), &ScanOptions::default(), |_| {})?;
+    drop(index);
+    remove_index(&db);
+    if s.files != files || s.errors != 0 {
+        bail!("expected {files} readable files, scanned {} with {} errors", s.files, s.errors);
+    }
+    println!("{:.3} {:.1}", s.seconds, peak_rss_mb().unwrap_or(f64::NAN));
+    Ok(())
 }

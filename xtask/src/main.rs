@@ -36,6 +36,14 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Write annotated drum tracks built from the validation one-shots (target/performances).
     MakePerformances(performances::PerformancesArgs),
+    /// Child process of `bench --scale`: one scan of the generated library, prints its figures.
+    #[command(hide = true)]
+    BenchScaleOne {
+        #[arg(long)]
+        files: usize,
+        #[arg(long)]
+        model: std::path::PathBuf,
+    },
     /// Score the hit path (onsets, classes, timing) on annotated drum tracks.
     EvalHits(eval_hits::EvalHitsArgs),
 }
@@ -58,6 +66,7 @@ fn main() -> Result<()> {
         Command::Train(args) => train::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::BenchScaleOne { files, model } => bench_scan::scale_one(files, &model),
         Command::Demo => demo::write_all(std::path::Path::new("assets/demo")),
         Command::MakePerformances(args) => performances::run(args),
         Command::EvalHits(args) => eval_hits::run(args),

@@ -119,6 +119,15 @@ pub struct ListFilter {
     pub missing: bool,
 }
 
+/// An analysed file with the model's embedding of it, as [`Index::sounds`] returns it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sound {
+    pub entry: Entry,
+    /// Unit-length embedding by `entry.model_version`'s model; comparable only with embeddings by
+    /// the same model.
+    pub embedding: Vec<f32>,
+}
+
 /// What [`Index::set_correction`] did.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Relabelled {
@@ -255,6 +264,29 @@ impl Index {
             .query_row("SELECT embedding FROM files WHERE path = ?1", params![path_key(&entry.path)], |r| r.get(0))
             .map_err(|e| self.err(e))?;
         Ok(blob.map(|b| blob_to_f32s(&b)))
+    }
+
+    /// Every analysed file present on disk with its embedding, in path order: what nearest-neighbour
+    /// search, duplicate finding and kit building work over. Only entries `keep` accepts are
+    /// returned; it sees each entry before its embedding is decoded, so filtering by class or
+    /// model version keeps memory down on large libraries.
+    pub fn sounds(&self, mut keep: impl FnMut(&Entry) -> bool) -> Result<Vec<Sound>> {
+        let sql = format!(
+            "SELECT {ENTRY_COLUMNS}, f.embedding FROM {ENTRY_FROM} \
+             WHERE f.missing = 0 AND f.state = 1 AND f.embedding IS NOT NULL ORDER BY f.path"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(|e| self.err(e))?;
+        let mut rows = stmt.query([]).map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(|e| self.err(e))? {
+            let entry = entry_from_row(row).map_err(|e| self.err(e))?;
+            if !keep(&entry) {
+                continue;
+            }
+            let blob: Vec<u8> = row.get(24).map_err(|e| self.err(e))?;
+            out.push(Sound { entry, embedding: blob_to_f32s(&blob) });
+        }
+        Ok(out)
     }
 
     /// Sets (`Some`) or clears (`None`) the user's class for the sound at `path`. Keyed by the

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::Connection;
 
-pub use entries::{Entry, ListFilter, Relabelled, Status, StoredError, StoredInfo, StoredPrediction};
+pub use entries::{Entry, ListFilter, Relabelled, Sound, Status, StoredError, StoredInfo, StoredPrediction};
 pub use scan::{Phase, Progress, ScanModel, ScanOptions, ScanSummary};
 pub use schema::{SetAside, SetAsideReason, SCHEMA_VERSION};
 
