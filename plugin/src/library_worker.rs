@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 use drumsort_core::classifier::Classifier;
 use drumsort_core::decode::{decode_file, DecodeOptions};
-use drumsort_core::index::{Index, ListFilter, Phase, ScanModel, ScanOptions, ScanSummary};
+use drumsort_core::index::{Index, ListFilter, Phase, ScanModel, ScanOptions, ScanSummary, Sound};
+use drumsort_core::library::similar;
 use drumsort_core::midi_file::{write_smf, Note, SmfOptions};
 
 use crate::audio::AuditionMsg;
@@ -40,8 +41,6 @@ pub struct LibraryWorker {
     /// Loaded on first need (a scan with new files, similarity for an unindexed file).
     classifier: Option<Classifier>,
     audition: Option<AuditionEnds>,
-    /// Embeddings of the samples in the last snapshot, for "Show similar".
-    embeddings: Vec<(PathBuf, Vec<f32>)>,
     generation: u64,
 }
 
@@ -62,7 +61,6 @@ impl LibraryWorker {
             index: None,
             classifier: None,
             audition: None,
-            embeddings: Vec::new(),
             generation: 0,
         }
     }
@@ -272,38 +270,19 @@ impl LibraryWorker {
         }
     }
 
-    /// Nearest neighbours of `path` by the model's embedding (cosine distance), among the
-    /// samples the editor shows; a file outside the index is analysed first.
+    /// Nearest neighbours of `path` by the model's embedding (cosine distance) in the library; a
+    /// file outside the index is analysed first. The same search as `drumsort similar`.
     fn similar(&mut self, path: &Path) {
-        let known = self.embeddings.iter().find(|(p, _)| p == path).map(|(_, e)| e.clone());
-        let query = match known {
-            Some(e) => e,
-            None => match self.embed_file(path) {
-                Ok(e) => e,
-                Err(e) => {
-                    self.shared.set_status(Some(format!("Cannot analyse {}: {e}", path.display())));
-                    return;
-                }
-            },
-        };
-        let mut neighbours: Vec<(PathBuf, f32)> = self
-            .embeddings
-            .iter()
-            .filter(|(p, _)| p != path)
-            .map(|(p, e)| (p.clone(), 1.0 - e.iter().zip(&query).map(|(a, b)| a * b).sum::<f32>()))
-            .collect();
-        neighbours.sort_by(|a, b| a.1.total_cmp(&b.1));
-        neighbours.truncate(SIMILAR_COUNT);
-        self.shared.set_similar(SimilarResult { query: path.to_path_buf(), neighbours });
-    }
-
-    fn embed_file(&mut self, path: &Path) -> Result<Vec<f32>, String> {
-        let classifier = self.classifier().ok_or("the model is not available")?;
-        let decoded =
-            decode_file(path, &drumsort_core::analyse::decode_options(classifier)).map_err(|e| e.to_string())?;
-        let feats = classifier.features(&decoded.samples);
-        let pred = classifier.predict(std::slice::from_ref(&feats)).map_err(|e| e.to_string())?;
-        pred.into_iter().next().map(|p| p.embedding).ok_or_else(|| "no prediction".to_string())
+        let Some(index) = self.index() else { return };
+        let found = similar::query(index, path, Classifier::shipped)
+            .and_then(|q| similar::nearest(index, &q, SIMILAR_COUNT, None).map(|n| (q, n)));
+        match found {
+            Ok((q, neighbours)) => self.shared.set_similar(SimilarResult {
+                query: q.path,
+                neighbours: neighbours.into_iter().map(|n| (n.sound.entry.path, n.distance)).collect(),
+            }),
+            Err(e) => self.shared.set_status(Some(format!("Cannot find sounds like {}: {e}", path.display()))),
+        }
     }
 
     /// Writes the recorded hits as a standard MIDI file with the plugin's keys and channel.
@@ -327,35 +306,37 @@ impl LibraryWorker {
     }
 
     fn publish_from(&mut self, index: &Index) {
-        let mut samples = Vec::new();
-        let mut embeddings = Vec::new();
+        let sounds = index.sounds(|_| true);
         let mut errors = Vec::new();
-        let listed = index.for_each_entry(&ListFilter::default(), |entry| {
+        let listed = index.for_each_entry(&ListFilter { errors: true, ..ListFilter::default() }, |entry| {
             if let Some(err) = &entry.error {
-                errors.push((entry.path.clone(), err.message.clone()));
-                return Ok::<(), drumsort_core::index::IndexError>(());
+                errors.push((entry.path, err.message.clone()));
             }
-            let (Some(class), Some(pred)) = (entry.class(), entry.prediction.as_ref()) else { return Ok(()) };
-            let Some(embedding) = index.embedding(&entry.path)? else { return Ok(()) };
-            let name = entry.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            Ok::<(), drumsort_core::index::IndexError>(())
+        });
+        let sounds = match (sounds, listed) {
+            (Ok(sounds), Ok(())) => sounds,
+            (Err(e), _) | (_, Err(e)) => {
+                self.shared.set_status(Some(format!("Cannot read the library index: {e}")));
+                return;
+            }
+        };
+        let mut samples = Vec::with_capacity(sounds.len());
+        let mut embeddings = Vec::with_capacity(sounds.len());
+        for Sound { entry, embedding } in sounds {
+            let (Some(class), Some(pred)) = (entry.class(), entry.prediction.as_ref()) else { continue };
             samples.push(SampleDot {
-                name,
+                name: entry.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
                 class,
                 corrected: entry.correction.is_some(),
                 confidence: pred.scores[class.index()],
                 duration_s: entry.info.as_ref().and_then(|i| i.duration_s).unwrap_or(0.0) as f32,
                 pos: [0.0, 0.0],
-                path: entry.path.clone(),
+                path: entry.path,
             });
             embeddings.push(embedding);
-            Ok(())
-        });
-        if let Err(e) = listed {
-            self.shared.set_status(Some(format!("Cannot read the library index: {e}")));
-            return;
         }
         let bubbles = layout::layout(&mut samples, &embeddings);
-        self.embeddings = samples.iter().map(|s| s.path.clone()).zip(embeddings).collect();
         self.generation += 1;
         let roots = lock(&self.params.roots).clone();
         self.shared.set_library(LibrarySnapshot { generation: self.generation, roots, samples, bubbles, errors });
