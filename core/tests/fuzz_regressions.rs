@@ -42,8 +42,9 @@ fn every_kept_input_has_a_replaying_test() {
 /// Targets with kept inputs, each replayed by the test of the same name below.
 const REPLAYED: &[&str] = &["decode_aiff", "features"];
 
-/// An AIFC of 32-bit floats near f32::MAX: finite samples whose resampled output overflowed to
-/// infinity, so the decoder returned non-finite audio. Fixed in `decode/region.rs`.
+/// AIFCs of 32-bit floats near f32::MAX: finite samples whose resampled output overflowed to
+/// infinity, so the decoder returned non-finite audio (fixed in `decode/region.rs`), and ones
+/// whose spectrum overflowed inside rubato's FFT, which panicked (fixed in `resample.rs`).
 #[test]
 fn decode_aiff() {
     replay("decode_aiff", |b| fuzz::decode("aiff", b));
