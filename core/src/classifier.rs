@@ -97,6 +97,10 @@ impl Prediction {
 pub fn prepare_features(mel: &Arc<MelSpectrogram>, samples: &[f32], seconds: f32) -> Features {
     let len = ((seconds * mel.config().sample_rate as f32) as usize).max(1);
     let mut clip = samples[..samples.len().min(len)].to_vec();
+    // NaN or an infinity would make the peak, and so every sample, NaN (found by fuzzing).
+    for x in clip.iter_mut().filter(|x| !x.is_finite()) {
+        *x = 0.0;
+    }
     crate::augment::normalise_peak(&mut clip);
     clip.resize(len, 0.0);
     let data = mel.compute(&clip);

@@ -159,7 +159,8 @@ impl MelSpectrogram {
         }
     }
 
-    /// Log-mel energies of one frame. Allocation-free.
+    /// Log-mel energies of one frame, always finite for finite input (energies that overflow are
+    /// capped at `f32::MAX`). Allocation-free.
     ///
     /// # Panics
     /// If `frame.len() != n_fft`, `out.len() != n_mels`, or `scratch` came from a plan with a
@@ -178,7 +179,9 @@ impl MelSpectrogram {
         for (o, f) in out.iter_mut().zip(&self.filters) {
             let bins = &scratch.buf[f.start..f.start + f.weights.len()];
             let e: f32 = bins.iter().zip(&f.weights).map(|(c, w)| c.re * w).sum();
-            *o = (e + self.cfg.log_offset).ln();
+            // Samples near f32::MAX overflow the power to infinity (or NaN inside the FFT):
+            // cap it so a frame stays finite whatever the host sends (found by fuzzing).
+            *o = (e.min(f32::MAX) + self.cfg.log_offset).ln();
         }
     }
 
@@ -249,12 +252,15 @@ impl MelStream {
         self.pending = n_fft - n_fft / 2;
     }
 
-    /// Feeds samples; calls `on_frame` with each completed frame's `n_mels` log energies.
+    /// Feeds samples; calls `on_frame` with each completed frame's `n_mels` log energies. NaN and
+    /// infinite samples are taken as 0, so every frame is finite.
     pub fn push(&mut self, samples: &[f32], mut on_frame: impl FnMut(&[f32])) {
         let n_fft = self.ring.len();
         let hop = self.mel.cfg.hop;
         for &x in samples {
-            self.ring[self.write] = x;
+            // NaN and infinities (a broken host buffer) become silence rather than poisoning
+            // every frame they touch.
+            self.ring[self.write] = if x.is_finite() { x } else { 0.0 };
             self.write = (self.write + 1) % n_fft;
             self.pending -= 1;
             if self.pending > 0 {

@@ -65,6 +65,9 @@ struct Prepared {
     trim_out: usize,
 }
 
+/// Largest |sample| handed to rubato; louder input is scaled down to it and back up after.
+const LOUDEST: f32 = 1e15;
+
 /// Number of output frames for `input_len` frames at `from` Hz resampled to `to` Hz:
 /// `round(input_len * to / from)`, computed exactly. Zero when `from` is zero.
 pub fn output_len(input_len: usize, from: u32, to: u32) -> usize {
@@ -89,6 +92,18 @@ pub fn resample(input: &[f32], from: u32, to: u32) -> Vec<f32> {
     if from == 0 || to == 0 || input.is_empty() {
         return vec![0.0; out_len];
     }
+    // rubato's FFT panics on a spectrum that is not finite: NaN or infinite samples, or samples
+    // so large (near f32::MAX) that the transform overflows (found by fuzzing). Non-finite
+    // samples are taken as silence, and loud input is scaled into range and back: resampling is
+    // linear.
+    let peak = input.iter().filter(|x| x.is_finite()).fold(0f32, |m, x| m.max(x.abs()));
+    let scale = if peak > LOUDEST { peak / LOUDEST } else { 1.0 };
+    let clean: std::borrow::Cow<[f32]> = if scale == 1.0 && input.iter().all(|x| x.is_finite()) {
+        std::borrow::Cow::Borrowed(input)
+    } else {
+        input.iter().map(|&x| if x.is_finite() { x / scale } else { 0.0 }).collect()
+    };
+    let input = &clean[..];
     let result = CACHE.with(|cache| {
         let mut cache = cache.borrow_mut();
         if !cache.contains_key(&(from, to)) {
@@ -104,6 +119,9 @@ pub fn resample(input: &[f32], from: u32, to: u32) -> Vec<f32> {
     match result {
         Ok(mut out) => {
             out.resize(out_len, 0.0);
+            if scale != 1.0 {
+                out.iter_mut().for_each(|x| *x = (*x * scale).clamp(-f32::MAX, f32::MAX));
+            }
             out
         }
         // rubato only fails on inconsistent buffer sizes or rates, which the checks above rule

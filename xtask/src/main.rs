@@ -1,4 +1,4 @@
-//! Developer and release tasks: `cargo xtask <bundle|install|train|eval|demo|bench>`.
+//! Developer and release tasks: `cargo xtask <bundle|install|train|eval|demo|bench|fuzz>`.
 
 mod bench;
 mod bench_plugin;
@@ -8,6 +8,8 @@ mod confusion_png;
 mod demo;
 mod eval;
 mod eval_hits;
+mod fuzz;
+mod fuzz_seeds;
 mod install;
 mod performances;
 mod train;
@@ -46,6 +48,8 @@ enum Command {
     },
     /// Score the hit path (onsets, classes, timing) on annotated drum tracks.
     EvalHits(eval_hits::EvalHitsArgs),
+    /// Run the cargo-fuzz targets for a time budget each; print executions and coverage.
+    Fuzz(fuzz::FuzzArgs),
 }
 
 /// Hex SHA-256 of some bytes (model versions).
@@ -70,5 +74,6 @@ fn main() -> Result<()> {
         Command::Demo => demo::write_all(std::path::Path::new("assets/demo")),
         Command::MakePerformances(args) => performances::run(args),
         Command::EvalHits(args) => eval_hits::run(args),
+        Command::Fuzz(args) => fuzz::run(args),
     }
 }

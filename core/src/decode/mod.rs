@@ -256,10 +256,14 @@ fn decode_input(
     }
 }
 
+/// The message of the [`DecodeError::Corrupt`] a caught decoder panic becomes; the fuzz
+/// regression tests look for it, since a caught panic is still a bug to fix.
+pub(crate) const PANICKED: &str = "decoder panicked";
+
 /// Runs a decode with panics turned into [`DecodeError::Corrupt`]: a decoder bug on one file
 /// must not take down a library scan.
 fn guarded(f: impl FnOnce() -> Result<Decoded, DecodeError>) -> Result<Decoded, DecodeError> {
-    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| Err(DecodeError::Corrupt("decoder panicked".into())))
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| Err(DecodeError::Corrupt(PANICKED.into())))
 }
 
 /// The container a file's first bytes announce, if any. Used to tell "not audio" (no known

@@ -144,9 +144,6 @@ impl Region {
             self.resolve_fallback();
         }
         warnings.extend(self.fallback.take());
-        if self.non_finite > 0 {
-            warnings.push(DecodeWarning::NonFinite { count: self.non_finite });
-        }
         let start = self.start().min(self.mono.len());
         let end = (start + self.max_len).min(self.mono.len());
         let region = &self.mono[start..end];
@@ -158,6 +155,14 @@ impl Region {
         let mut samples = resample(with_margin, self.rate, target_rate);
         // Rounding at two rates could add a sample beyond max_seconds; the promise is "at most".
         samples.truncate(output_len(end - start, self.rate, target_rate).min(max_out));
+        // Finite samples near f32::MAX can overflow in the resampler's filter (found by fuzzing).
+        for s in samples.iter_mut().filter(|s| !s.is_finite()) {
+            *s = 0.0;
+            self.non_finite += 1;
+        }
+        if self.non_finite > 0 {
+            warnings.push(DecodeWarning::NonFinite { count: self.non_finite });
+        }
         (samples, start, peak, rms)
     }
 }

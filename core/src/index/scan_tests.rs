@@ -282,3 +282,43 @@ fn files_in_an_unreadable_folder_are_not_marked_missing() {
     assert_eq!(s.missing, Demo::ALL.len() + 1, "{s:?}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The deterministic half of the fault library's "files that vanish or change during a scan"
+/// (cli/tests/faults.rs races them): between the walk and the read, one file is deleted and
+/// another rewritten. The deleted one gets a clear I/O error on its entry and the scan goes on;
+/// the rewritten one is stored with the hash of the bytes actually analysed. The next scan marks
+/// the deleted one missing and finds nothing else to do.
+#[test]
+fn files_vanishing_or_changing_between_walk_and_read() {
+    let dir = temp_dir("vanish");
+    let lib = library(&dir);
+    let c = classifier();
+    let gone = lib.join(format!("{}.wav", Demo::ALL[0].file_stem()));
+    let edited = lib.join(format!("sub/{}.wav", Demo::ALL[1].file_stem()));
+    let mut index = Index::open(&dir.join("index.sqlite")).unwrap();
+    let mut hooked = false;
+    let summary = index
+        .scan(&[lib.clone()], &mut ScanModel::loaded(&c), &ScanOptions::default(), |p| {
+            if p.phase == Phase::Analysing && !hooked {
+                hooked = true;
+                std::fs::remove_file(&gone).unwrap();
+                write_wav(&edited, &Demo::ALL[5].render(44_100, 1));
+            }
+        })
+        .unwrap();
+    assert!(hooked, "the scan never reached analysis");
+    assert!(!summary.interrupted);
+    let e = entry(&index, &gone);
+    let err = e.error.expect("the vanished file has an error");
+    assert_eq!((e.status, err.kind.as_str()), (Status::Failed, "io"));
+    assert!(err.message.contains("No such file"), "{}", err.message);
+    let e = entry(&index, &edited);
+    assert_eq!(e.status, Status::Analysed);
+    assert_eq!(e.hash, Some(content_hash(&edited).unwrap()), "stored hash is of the bytes analysed");
+    assert_eq!(e.size, std::fs::metadata(&edited).unwrap().len());
+
+    let again = scan(&mut index, &lib, &c);
+    assert_eq!((again.missing, again.new, again.analysed), (1, 0, 0), "{again:?}");
+    assert!(index.list(&ListFilter::default()).unwrap().iter().all(|e| e.path != gone));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
