@@ -98,11 +98,14 @@ fn noise(len: usize, seed: u64) -> Vec<u8> {
         .collect()
 }
 
+/// What must come of a fault: `Ok`, or why not.
+type Check = Box<dyn Fn(&Outcome, &Path) -> Result<(), String>>;
+
 /// One fault: how it is made under the library root and what must come of it.
 struct Fault {
     name: &'static str,
     make: Box<dyn Fn(&Path) -> PathBuf>,
-    check: Box<dyn Fn(&Outcome, &Path) -> Result<(), String>>,
+    check: Check,
 }
 
 fn fault(

@@ -162,7 +162,7 @@ fn run_target(target: &str, corpus: &Path, seeds: &Path, args: &FuzzArgs) -> Res
         let line = line?;
         parse_line(&line, &mut f);
         // The periodic status lines are many; the rest (errors, stack traces) matter.
-        if !line.contains("pulse") && !(line.starts_with('#') && line.contains("NEW")) {
+        if !(line.contains("pulse") || line.starts_with('#') && line.contains("NEW")) {
             eprintln!("{line}");
         }
     }

@@ -155,7 +155,7 @@ fn index_seeds() -> Result<Vec<(String, Vec<u8>)>> {
     let db = tmp.join("library.sqlite");
     let mut index = Index::open(&db)?;
     let scan = |index: &mut Index| {
-        index.scan(&[lib.clone()], &mut ScanModel::loaded(&classifier), &ScanOptions::default(), |_| {})
+        index.scan(std::slice::from_ref(&lib), &mut ScanModel::loaded(&classifier), &ScanOptions::default(), |_| {})
     };
     scan(&mut index)?;
     index.set_correction(&lib.join(format!("{}.wav", Demo::ALL[0].file_stem())), Some(DrumClass::Perc))?;

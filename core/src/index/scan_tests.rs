@@ -298,7 +298,7 @@ fn files_vanishing_or_changing_between_walk_and_read() {
     let mut index = Index::open(&dir.join("index.sqlite")).unwrap();
     let mut hooked = false;
     let summary = index
-        .scan(&[lib.clone()], &mut ScanModel::loaded(&c), &ScanOptions::default(), |p| {
+        .scan(std::slice::from_ref(&lib), &mut ScanModel::loaded(&c), &ScanOptions::default(), |p| {
             if p.phase == Phase::Analysing && !hooked {
                 hooked = true;
                 std::fs::remove_file(&gone).unwrap();
