@@ -5,10 +5,12 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime};
 
+mod support;
+
 use drumsort_core::synth::Demo;
+use support::model_dir;
 use drumsort_core::DrumClass;
 use serde_json::Value;
 
@@ -27,68 +29,8 @@ fn temp_dir(name: &str) -> PathBuf {
     dir
 }
 
-/// A randomly initialised model directory: the tests need a model that runs, not one that is
-/// right, and must not depend on `assets/model/` matching the network code while a new model
-/// trains (`built_in_model_scans` covers the shipped one). Written once into a folder named after
-/// the network shape and reused by later runs, so test runs do not leave a model behind each.
-fn model_dir() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        use std::hash::{Hash, Hasher};
-
-        use candle_core::{DType, Device};
-        use candle_nn::{VarBuilder, VarMap};
-        use drumsort_core::classifier::{ModelMeta, Thresholds, META_FILE, WEIGHTS_FILE};
-        let config = drumsort_core::model::Config::default();
-        let meta = ModelMeta {
-            model_version: "cli-test-random".into(),
-            classes: DrumClass::ALL.iter().map(|c| c.as_str().to_string()).collect(),
-            model: config.clone(),
-            features: drumsort_core::mel::MelConfig::default(),
-            analysis_seconds: 1.0,
-            thresholds: Thresholds { reject_other: 0.3, multi_label: 0.5 },
-            training: Value::Null,
-            validation: Value::Null,
-        };
-        let meta = serde_json::to_string(&meta).unwrap();
-        // DefaultHasher::new() has fixed keys: the same name in every process.
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        meta.hash(&mut h);
-        let dir = std::env::temp_dir().join(format!("drumsort-cli-lib-model-{:016x}", h.finish()));
-        let fits = || {
-            let weights = std::fs::read(dir.join(WEIGHTS_FILE)).ok()?;
-            drumsort_core::classifier::Classifier::from_bytes(&weights, &meta).ok()
-        };
-        if fits().is_none() {
-            let tmp = temp_dir("model-tmp");
-            let varmap = VarMap::new();
-            drumsort_core::model::DrumNet::new(&config, VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu))
-                .unwrap();
-            varmap.save(tmp.join(WEIGHTS_FILE)).unwrap();
-            std::fs::write(tmp.join(META_FILE), &meta).unwrap();
-            let _ = std::fs::remove_dir_all(&dir);
-            // Another test process may win the race; either complete copy will do.
-            if std::fs::rename(&tmp, &dir).is_err() {
-                let _ = std::fs::remove_dir_all(&tmp);
-            }
-        }
-        assert!(fits().is_some(), "test model at {} does not load", dir.display());
-        dir
-    })
-}
-
 fn write_wav(path: &Path, samples: &[f32], gain: f32) {
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: 44_100,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut w = hound::WavWriter::create(path, spec).unwrap();
-    for v in samples {
-        w.write_sample((v * gain * 32767.0) as i16).unwrap();
-    }
-    w.finalize().unwrap();
+    std::fs::write(path, support::wav_bytes(samples, gain)).unwrap();
 }
 
 /// `copies` variants (different gains, so different bytes) of every demo sound under `dir/lib`,

@@ -1,4 +1,4 @@
-//! Shared by the hardening tests (faults.rs, crash_consistency.rs, source_safety.rs): the
+//! Shared by the CLI tests (library.rs, faults.rs, crash_consistency.rs, source_safety.rs): the
 //! `drumsort` binary, temp folders, a generated library, a model that runs, and checksums of a
 //! library's every byte.
 #![allow(dead_code)] // each test file uses its own part of this module
@@ -33,8 +33,9 @@ pub fn ok(out: Output) -> Output {
 }
 
 /// A randomly initialised model directory, written once per network shape: these tests need a
-/// model that runs, not one that is right. (cli/tests/library.rs has the same helper; the two
-/// share the folder.)
+/// model that runs, not one that is right, and must not depend on `assets/model/` matching the
+/// network code while a new model trains (library.rs's `built_in_model_scans` covers the shipped
+/// one). Reused by later runs, so test runs do not leave a model behind each.
 pub fn model_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
