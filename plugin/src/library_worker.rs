@@ -11,9 +11,9 @@ use drumsort_core::classifier::Classifier;
 use drumsort_core::decode::{decode_file, DecodeOptions};
 use drumsort_core::index::{Index, ListFilter, Phase, ScanModel, ScanOptions, ScanSummary, Sound};
 use drumsort_core::library::similar;
-use drumsort_core::midi_file::{write_smf, Note, SmfOptions};
 
 use crate::audio::AuditionMsg;
+use crate::editor::hit_lane::clip_bytes;
 use crate::layout;
 use crate::params::DrumsortParams;
 use crate::shared::{Command, LibrarySnapshot, SampleDot, Shared, SimilarResult};
@@ -287,7 +287,9 @@ impl LibraryWorker {
 
     /// Writes the recorded hits as a standard MIDI file with the plugin's keys and channel.
     fn export_midi(&mut self, path: &Path) {
-        let bytes = recording_smf(&self.shared, &self.params);
+        // The same file as the editor's draggable clip.
+        let recorded = self.shared.with_hits(|log| log.recorded.clone());
+        let bytes = clip_bytes(&recorded, &self.params);
         match std::fs::write(path, bytes) {
             Ok(()) => self.shared.set_status(Some(format!("Saved {}", path.display()))),
             Err(e) => self.shared.set_status(Some(format!("Cannot write {}: {e}", path.display()))),
@@ -341,27 +343,6 @@ impl LibraryWorker {
         let roots = lock(&self.params.roots).clone();
         self.shared.set_library(LibrarySnapshot { generation: self.generation, roots, samples, bubbles, errors });
     }
-}
-
-/// The recorded hits as a standard MIDI file, on the plugin's keys (disabled classes left out)
-/// and MIDI channel. Used by "Save MIDI" and by the draggable clip.
-pub fn recording_smf(shared: &Shared, params: &DrumsortParams) -> Vec<u8> {
-    let notes: Vec<Note> = shared.with_hits(|log| {
-        let start = log.recorded.first().map_or(0.0, |h| h.time_s);
-        log.recorded
-            .iter()
-            .filter_map(|h| {
-                let p = params.class(h.class)?;
-                p.enabled.value().then(|| Note {
-                    seconds: h.time_s - start,
-                    key: p.note.value().clamp(0, 127) as u8,
-                    velocity: h.velocity.max(1),
-                })
-            })
-            .collect()
-    });
-    let channel = (params.midi_channel.value().clamp(1, 16) - 1) as u8;
-    write_smf(&notes, &SmfOptions { channel, ..SmfOptions::default() })
 }
 
 /// One line about a finished scan for the status bar.
