@@ -67,7 +67,8 @@ impl LibraryWorker {
 
     /// The thread's loop, until the plugin is dropped.
     pub fn run(mut self) {
-        self.publish();
+        // The library is read when an editor opens (`Command::Reload`) or a command needs it, not
+        // on activation: a host with many instances and no editor open pays nothing for it.
         while !self.stop.load(Ordering::Acquire) {
             self.service_audio();
             match self.commands.recv_timeout(TICK) {

@@ -49,14 +49,16 @@ impl std::fmt::Debug for EditorApp {
 
 impl EditorApp {
     /// Called by the window when it opens: takes the view from `params.view` (the host may have
-    /// restored a session since this editor was built) and lets the worker wake the editor (new
-    /// library snapshot, scan progress, hits) through `ctx`.
+    /// restored a session since this editor was built), lets the worker wake the editor (new
+    /// library snapshot, scan progress, hits) through `ctx`, and asks it to read the library.
     pub fn opened(&mut self, ctx: &egui::Context) {
         let view = self.params.view.lock().map(|v| v.clone()).unwrap_or_else(|e| e.into_inner().clone());
         self.saved_view = view.clone();
         self.view = view;
         let ctx = ctx.clone();
         self.shared.set_repaint(Some(Box::new(move || ctx.request_repaint())));
+        // Re-read the index: it may be new to this instance, or the CLI may have changed it.
+        self.shared.send(Command::Reload);
     }
 
     /// Called by the window when it closes: the worker stops waking it.
