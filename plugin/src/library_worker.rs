@@ -72,7 +72,11 @@ impl LibraryWorker {
         while !self.stop.load(Ordering::Acquire) {
             self.service_audio();
             match self.commands.recv_timeout(TICK) {
-                Ok(command) => self.handle(command),
+                Ok(command) => {
+                    // Rings from an activation that raced this command are taken first.
+                    self.service_audio();
+                    self.handle(command);
+                }
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => break,
             }
