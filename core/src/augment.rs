@@ -199,6 +199,16 @@ pub fn mix(a: &[f32], b: &[f32], gain_b: f32) -> Vec<f32> {
     out
 }
 
+/// Adds the tail of an earlier sound under `a`, as in a played groove where the previous hit is
+/// still ringing when the next one starts: `b` from `offset` samples on, at gain `gain_b`. The
+/// label stays `a`'s; only the new hit counts.
+pub fn bleed(a: &[f32], b: &[f32], offset: usize, gain_b: f32) -> Vec<f32> {
+    let mut out = a.to_vec();
+    out.iter_mut().zip(b.iter().skip(offset)).for_each(|(o, v)| *o += gain_b * v);
+    normalise_peak(&mut out);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -247,6 +257,22 @@ mod tests {
             assert!(y.iter().all(|v| v.is_finite()));
             assert!((peak(&y) - 1.0).abs() < 1e-4);
         }
+    }
+
+    #[test]
+    fn bleed_adds_the_earlier_sounds_tail_and_keeps_the_length() {
+        let a = vec![0.5f32; 100];
+        let b: Vec<f32> = (0..300).map(|i| i as f32 / 300.0).collect();
+        let y = bleed(&a, &b, 200, 0.5);
+        assert_eq!(y.len(), a.len());
+        // Before normalising: 0.5 + 0.5 * (200 + i) / 300, largest at the end.
+        let raw: Vec<f32> = (0..100).map(|i| 0.5 + 0.5 * (200 + i) as f32 / 300.0).collect();
+        let peak = raw[99];
+        for (got, want) in y.iter().zip(&raw) {
+            assert!((got - want / peak).abs() < 1e-6);
+        }
+        // A tail shorter than the hit only covers its start.
+        assert_eq!(bleed(&a, &b, 290, 1.0).len(), 100);
     }
 
     #[test]

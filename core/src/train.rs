@@ -38,6 +38,9 @@ pub struct TrainConfig {
     pub crop_ms: (f32, f32),
     /// Probability that a drum example is mixed with a second drum of another class (two labels).
     pub mix_prob: f64,
+    /// Probability that a drum example has the ringing tail of an earlier drum under it (the
+    /// previous hit of a groove), label unchanged: what the hit labeller sees in a performance.
+    pub bleed_prob: f64,
     /// Scales how often each augmentation applies (0 = none).
     pub aug_strength: f32,
     /// Seconds of audio after the onset the model sees.
@@ -47,16 +50,17 @@ pub struct TrainConfig {
 impl Default for TrainConfig {
     fn default() -> Self {
         Self {
-            epochs: 14,
+            epochs: 30,
             batch_size: 32,
             lr: 2e-3,
             weight_decay: 1e-3,
             seed: 20261121,
             samples_per_epoch: 2048,
             balance_power: 0.5,
-            crop_prob: 0.3,
+            crop_prob: 0.4,
             crop_ms: (30.0, 120.0),
             mix_prob: 0.15,
+            bleed_prob: 0.25,
             aug_strength: 1.0,
             analysis_seconds: 1.0,
         }
@@ -124,6 +128,15 @@ fn make_example(
             let b = augment::random_chain(&clips[j].samples, sr, cfg.aug_strength * 0.5, rng);
             audio = augment::mix(&audio, &b, 10f32.powf(rng.gen_range(-9f32..0.0) / 20.0));
             target[second.index()] = 1.0;
+        }
+    }
+    if clip.class.is_drum() && rng.gen_bool(cfg.bleed_prob) {
+        let earlier = DrumClass::DRUMS.iter().copied().filter(|&c| !by_class[c.index()].is_empty()).collect::<Vec<_>>();
+        if let Some(&class) = earlier.choose(rng) {
+            let j = *by_class[class.index()].choose(rng).unwrap_or(&idx);
+            let b = augment::random_chain(&clips[j].samples, sr, cfg.aug_strength * 0.5, rng);
+            let offset = (rng.gen_range(0.04f32..0.4) * sr) as usize;
+            audio = augment::bleed(&audio, &b, offset, 10f32.powf(rng.gen_range(-18f32..0.0) / 20.0));
         }
     }
     let seconds = match crop {

@@ -59,6 +59,7 @@ pub fn hex_sha256(bytes: &[u8]) -> String {
 }
 
 fn main() -> Result<()> {
+    drumsort_core::pin_compute_threads();
     // `bundle` and `bundle-universal` belong to nice-plug-xtask, which parses its own arguments.
     if std::env::args().nth(1).is_some_and(|a| bundle::handles(&a)) {
         return bundle::run_nice_plug_xtask();

@@ -1,0 +1,36 @@
+//! Forward-pass cost of candidate network shapes (random weights), for choosing the model's
+//! `Config`: `RAYON_NUM_THREADS=2 cargo run --release -p drumsort-core --example fwd_bench`.
+
+use std::time::Instant;
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::{VarBuilder, VarMap};
+use drumsort_core::model::{Config, DrumNet};
+
+const BATCH: usize = 32;
+const RUNS: usize = 10;
+
+fn main() {
+    let shipped = Config {
+        channels: vec![16, 32, 48],
+        freq_pool: vec![4, 2, 2],
+        time_pool: vec![2, 2, 1],
+        ..Config::default()
+    };
+    for (name, cfg) in [("16-32-48 t2", shipped), ("default", Config::default())] {
+        let varmap = VarMap::new();
+        let net = DrumNet::new(&cfg, VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu)).unwrap();
+        let params: usize = varmap.all_vars().iter().map(|v| v.elem_count()).sum();
+        // 100 frames = a 1 s one-shot; 5 frames = the hit labeller's 50 ms window.
+        for frames in [100usize, 5] {
+            let xs = Tensor::randn(-8f32, 5.0, (BATCH, frames, cfg.n_mels), &Device::Cpu).unwrap();
+            net.forward(&xs).unwrap();
+            let t = Instant::now();
+            for _ in 0..RUNS {
+                net.forward(&xs).unwrap().logits.to_vec2::<f32>().unwrap();
+            }
+            let ms = t.elapsed().as_secs_f64() * 1000.0 / (RUNS * BATCH) as f64;
+            println!("{name:12} {params:7} params  {frames:3} frames: {ms:.3} ms per clip");
+        }
+    }
+}
