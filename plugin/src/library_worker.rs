@@ -17,6 +17,7 @@ use crate::editor::hit_lane::clip_bytes;
 use crate::layout;
 use crate::params::DrumsortParams;
 use crate::shared::{Command, LibrarySnapshot, SampleDot, Shared, SimilarResult};
+use crate::shared::panic_message;
 use crate::worker::AuditionEnds;
 
 /// How often the thread wakes to free retired buffers and check for shutdown.
@@ -75,7 +76,7 @@ impl LibraryWorker {
                 Ok(command) => {
                     // Rings from an activation that raced this command are taken first.
                     self.service_audio();
-                    self.handle(command);
+                    self.handle_contained(command);
                 }
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => break,
@@ -93,7 +94,25 @@ impl LibraryWorker {
         }
     }
 
+    /// Runs a command; a panic inside it (a bug, or a fault a test injects) is caught here, never
+    /// reaches the host, and leaves the worker serving: the index is reopened, any scan is marked
+    /// stopped, and the status line says what failed.
+    fn handle_contained(&mut self, command: Command) {
+        let what = command.describe();
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.handle(command)));
+        if let Err(payload) = result {
+            self.index = None;
+            self.shared.update_scan(|s| s.running = false);
+            self.shared.set_status(Some(format!(
+                "Internal error while {what}: {}. The library was reopened; please report this.",
+                panic_message(payload.as_ref())
+            )));
+            self.publish();
+        }
+    }
+
     fn handle(&mut self, command: Command) {
+        fail::fail_point!("library-command", |_| ());
         match command {
             Command::AddPaths(paths) => {
                 let paths: Vec<PathBuf> = paths.iter().map(|p| std::path::absolute(p).unwrap_or(p.clone())).collect();

@@ -46,6 +46,32 @@ pub enum Command {
     ExportMidi(PathBuf),
 }
 
+impl Command {
+    /// What the command does, for the status line ("while adding files").
+    pub fn describe(&self) -> &'static str {
+        match self {
+            Command::AddPaths(_) => "adding files",
+            Command::RemoveRoot(_) => "removing a folder",
+            Command::Rescan => "rescanning",
+            Command::Reload => "reading the library",
+            Command::Audition(_) => "auditioning",
+            Command::StopAudition => "stopping the audition",
+            Command::Relabel(..) => "relabelling",
+            Command::FindSimilar(_) => "finding similar sounds",
+            Command::ExportMidi(_) => "saving MIDI",
+        }
+    }
+}
+
+/// The message of a caught panic.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
 /// One sample as the bubble graph draws it. Built by the worker from an index entry.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SampleDot {

@@ -20,7 +20,7 @@ use drumsort_core::hits::{HitLabeler, HitWindow, VelocityCurve};
 use crate::audio::{AuditionMsg, HitNote, SampleBuffer, WorkerEnds};
 use crate::library_worker::LibraryWorker;
 use crate::params::DrumsortParams;
-use crate::shared::{Command, LaneHit, Shared};
+use crate::shared::{panic_message, Command, LaneHit, Shared};
 
 /// How long the hit labeller sleeps when no window is waiting. Windows arrive once per host
 /// block; a millisecond keeps the reaction well inside the latency margin at little CPU.
@@ -113,7 +113,8 @@ fn hit_loop(
     };
     let mut current: Option<(HitLabeler, rtrb::Producer<HitNote>)> = None;
     let mut windows: Vec<HitWindow> = Vec::new();
-    // Notes that found the ring to the audio thread full: counted with the detector's drops.
+    // Hits lost after the detector (notes that found the ring to the audio thread full, windows
+    // lost to a labelling failure): counted with the detector's drops.
     let mut undelivered = 0u64;
     while !stop.load(Ordering::Acquire) {
         while let Ok(next) = setup.try_recv() {
@@ -133,7 +134,26 @@ fn hit_loop(
             continue;
         }
         let Some(classifier) = classifier.as_ref() else { continue };
-        match labeler.label(classifier, &windows) {
+        // A panic while labelling (a bug, or a fault a test injects) costs these windows, counted
+        // as dropped hits, and never the thread or the host.
+        let labelled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            fail::fail_point!("hit-label");
+            labeler.label(classifier, &windows)
+        }));
+        let labelled = match labelled {
+            Ok(result) => result,
+            Err(payload) => {
+                undelivered += windows.len() as u64;
+                shared.dropped_hits.store(labeler.dropped() + undelivered, Ordering::Relaxed);
+                shared.set_status(Some(format!(
+                    "Internal error while labelling hits: {}; {} hit(s) dropped",
+                    panic_message(payload.as_ref()),
+                    windows.len()
+                )));
+                continue;
+            }
+        };
+        match labelled {
             Ok(hits) => {
                 let rate = f64::from(labeler.sample_rate());
                 shared.with_hits(|log| {

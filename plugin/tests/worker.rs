@@ -1,75 +1,14 @@
-//! The plugin's worker threads driven the way the plugin drives them, without a host: the editor's
-//! commands go in through `Shared`, audio comes out of the audio-thread objects `activate()` makes.
-//! (tests/tests/plugin_host.rs runs the same code inside the built plugin through a CLAP host.)
-//!
-//! All tests share one temporary library index (`DRUMSORT_DB` is per process) and work on their
-//! own folders of synthesized one-shots, so they never touch the user's library.
+//! The plugin's worker threads driven the way the plugin drives them, without a host (see
+//! `rig/mod.rs`). tests/tests/plugin_host.rs runs the same code inside the built plugin through a
+//! CLAP host.
 
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+mod rig;
+
 use std::time::{Duration, Instant};
 
-use drumsort_core::hits::{HitConfig, HitDetector};
 use drumsort_core::synth::Demo;
-use drumsort_plugin::audio::{self, AuditionPlayer};
-use drumsort_plugin::params::DrumsortParams;
-use drumsort_plugin::shared::{Command, Shared};
-use drumsort_plugin::worker::{Activation, Worker};
-
-const RATE: u32 = 44_100;
-
-fn temp_dir(name: &str) -> PathBuf {
-    static DB: OnceLock<()> = OnceLock::new();
-    let root = std::env::temp_dir().join(format!("drumsort-plugin-worker-{}", std::process::id()));
-    DB.get_or_init(|| {
-        std::fs::create_dir_all(&root).unwrap();
-        // SAFETY: set once, before any worker thread of this process reads it.
-        unsafe { std::env::set_var("DRUMSORT_DB", root.join("library.sqlite")) };
-    });
-    let dir = root.join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn write_wav(path: &Path, samples: &[f32]) {
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: RATE,
-        bits_per_sample: 32,
-        sample_format: hound::SampleFormat::Float,
-    };
-    let mut w = hound::WavWriter::create(path, spec).unwrap();
-    for &s in samples {
-        w.write_sample(s).unwrap();
-    }
-    w.finalize().unwrap();
-}
-
-/// A running worker with activated rings, as after the host's first `activate()`.
-struct Rig {
-    shared: Arc<Shared>,
-    player: AuditionPlayer,
-    _worker: Worker,
-}
-
-fn rig() -> Rig {
-    let (shared, commands) = Shared::new();
-    let params = Arc::new(DrumsortParams::default());
-    let worker = Worker::start(Arc::clone(&shared), commands, params).unwrap();
-    let (_detector, labeler) = HitDetector::new(RATE, &HitConfig::default());
-    let (player, _scheduler, ends) = audio::rings();
-    worker.activate(Activation { sample_rate: RATE, labeler, ends });
-    Rig { shared, player, _worker: worker }
-}
-
-fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !done() {
-        assert!(start.elapsed() < timeout, "timed out after {timeout:?} waiting for {what}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
+use drumsort_plugin::shared::Command;
+use rig::{temp_dir, wait_until, write_wav, Rig, BLOCK, RATE};
 
 #[test]
 fn audition_plays_the_file_through_the_output_and_stops_on_request() {
@@ -77,17 +16,15 @@ fn audition_plays_the_file_through_the_output_and_stops_on_request() {
     let sound = Demo::ALL[1].render(RATE, 7);
     let path = dir.join("snare.wav");
     write_wav(&path, &sound);
-    let mut rig = rig();
+    let mut rig = Rig::new();
 
     rig.shared.send(Command::Audition(path.clone()));
-    let block = 256;
     let mut out_l = Vec::new();
     let mut out_r = Vec::new();
     let start = Instant::now();
     // Blocks of silence in, as a host would send while the user clicks a dot.
-    while out_l.len() < sound.len() + 20 * block {
-        let (mut l, mut r) = (vec![0.0f32; block], vec![0.0f32; block]);
-        rig.player.process(&mut l, &mut r, 1.0);
+    while out_l.len() < sound.len() + 20 * BLOCK {
+        let (l, r) = rig.silent_block();
         if out_l.is_empty() && l.iter().all(|&x| x == 0.0) {
             assert!(start.elapsed() < Duration::from_secs(10), "the audition never started");
             std::thread::sleep(Duration::from_millis(2));
@@ -115,18 +52,9 @@ fn audition_plays_the_file_through_the_output_and_stops_on_request() {
     let long_path = dir.join("tone.wav");
     write_wav(&long_path, &long);
     rig.shared.send(Command::Audition(long_path));
-    wait_until("the tone to start", Duration::from_secs(10), || {
-        let (mut l, mut r) = (vec![0.0f32; block], vec![0.0f32; block]);
-        rig.player.process(&mut l, &mut r, 1.0);
-        l.iter().any(|&x| x != 0.0)
-    });
+    assert!(rig.wait_for_sound(Duration::from_secs(10)), "the tone never started");
     rig.shared.send(Command::StopAudition);
-    wait_until("the tone to stop", Duration::from_secs(10), || {
-        let (mut l, mut r) = (vec![0.0f32; block], vec![0.0f32; block]);
-        rig.player.process(&mut l, &mut r, 1.0);
-        l.iter().all(|&x| x == 0.0)
-    });
-    assert!(!rig.player.is_playing());
+    wait_until("the tone to stop", Duration::from_secs(10), || rig.silent_block().0.iter().all(|&x| x == 0.0));
 }
 
 #[test]
@@ -134,13 +62,11 @@ fn an_unreadable_file_is_reported_and_nothing_plays() {
     let dir = temp_dir("bad-audition");
     let path = dir.join("broken.wav");
     std::fs::write(&path, b"RIFF\x10\x00\x00\x00WAVEjunkjunk").unwrap();
-    let mut rig = rig();
+    let mut rig = Rig::new();
     rig.shared.send(Command::Audition(path));
     wait_until("an error in the status line", Duration::from_secs(10), || rig.shared.status().is_some());
     assert!(rig.shared.status().unwrap().contains("broken.wav"), "{:?}", rig.shared.status());
-    let (mut l, mut r) = (vec![0.0f32; 512], vec![0.0f32; 512]);
-    rig.player.process(&mut l, &mut r, 1.0);
-    assert!(l.iter().all(|&x| x == 0.0));
+    assert!(rig.silent_block().0.iter().all(|&x| x == 0.0));
     assert!(rig.shared.playing().is_none());
 }
 
@@ -151,7 +77,7 @@ fn added_folders_are_scanned_into_the_graph_and_corrections_show() {
         write_wav(&dir.join(format!("{:02}_{}.wav", i, demo.file_stem())), &demo.render(RATE, i as u64));
     }
     std::fs::write(dir.join("notes.wav"), b"not audio at all").unwrap();
-    let rig = rig();
+    let rig = Rig::new();
     rig.shared.send(Command::AddPaths(vec![dir.clone()]));
     let ours = |rig: &Rig| rig.shared.library().samples.iter().filter(|s| s.path.starts_with(&dir)).count();
     wait_until("the scan to finish", Duration::from_secs(120), || {
