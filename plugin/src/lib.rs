@@ -12,6 +12,7 @@
 
 pub mod audio;
 pub mod editor;
+pub mod fuzz;
 pub mod layout;
 pub mod library_worker;
 pub mod params;
@@ -108,6 +109,10 @@ impl Plugin for Drumsort {
     /// nice-plug's background executor is one thread shared by every instance in the host, so
     /// scanning and classification run on the plugin's own worker threads instead.
     type BackgroundTask = ();
+
+    fn filter_state(state: &mut PluginState) {
+        params::sanitize_state(state);
+    }
 
     fn params(&self) -> Arc<dyn Params> {
         self.params.clone()

@@ -190,3 +190,40 @@ mod tests {
         }
     }
 }
+
+/// Makes a state the host is about to restore safe for nice-plug to apply (`Plugin::filter_state`),
+/// two problems found while writing the `plugin_state` fuzz harness (its hostile inputs are kept in
+/// plugin/tests/fuzz_regressions/plugin_state):
+/// - nice-plug normalises an integer with `value - min`, which overflows (a panic in debug
+///   builds, garbage in release) for a saved value near `i32::MIN`: values are clamped into their
+///   parameter's range (a non-finite float becomes the default);
+/// - nice-plug's derived `deserialize_fields` fails a debug assertion on a persisted field that
+///   does not parse: such fields are dropped, so the default stays.
+///
+/// Values of unknown parameters and unknown fields are left alone (nice-plug skips them).
+pub fn sanitize_state(state: &mut nice_plug::plugin::PluginState) {
+    use nice_plug::plugin::ParamValue;
+    let params = DrumsortParams::default();
+    fn parses<T: serde::de::DeserializeOwned>(_field: &Mutex<T>, json: &str) -> bool {
+        serde_json::from_str::<T>(json).is_ok()
+    }
+    state.fields.retain(|key, json| match key.as_str() {
+        "roots" => parses(&params.roots, json),
+        "view" => parses(&params.view, json),
+        "editor-size" => parses(&params.editor_size, json),
+        _ => true,
+    });
+    let map = params.param_map();
+    for (id, value) in state.params.iter_mut() {
+        let Some((_, ptr, _)) = map.iter().find(|(pid, _, _)| pid == id) else { continue };
+        // SAFETY: `ptr` points into `params`, alive until the end of this function.
+        let (lo, hi) = unsafe { (ptr.preview_plain(0.0), ptr.preview_plain(1.0)) };
+        let (lo, hi) = (lo.min(hi), lo.max(hi));
+        match value {
+            ParamValue::F32(v) => *v = if v.is_finite() { v.clamp(lo, hi) } else { unsafe { ptr.default_plain_value() } },
+            ParamValue::I32(v) => *v = (*v).clamp(lo.round() as i32, hi.round() as i32),
+            ParamValue::Bool(_) | ParamValue::String(_) => {}
+        }
+    }
+}
+

@@ -41,7 +41,31 @@ impl Default for ViewState {
     }
 }
 
+/// Graph zoom limits (1.0 = everything fits).
+pub const MIN_ZOOM: f32 = 0.3;
+pub const MAX_ZOOM: f32 = 200.0;
+/// Largest pan kept from a saved view, world units (the whole layout spans a few hundred).
+const MAX_PAN: f32 = 1.0e5;
+/// Longest text filter kept from a saved view, characters.
+const MAX_QUERY_CHARS: usize = 256;
+
 impl ViewState {
+    /// The view made safe to draw, whatever a saved session (or a damaged one) held: zoom inside
+    /// its limits (1.0 if not a number), pan finite and bounded (0 if not), the text filter cut
+    /// to a sane length, each hidden class once.
+    pub fn sanitized(mut self) -> Self {
+        self.zoom = if self.zoom.is_finite() { self.zoom.clamp(MIN_ZOOM, MAX_ZOOM) } else { 1.0 };
+        for p in &mut self.pan {
+            *p = if p.is_finite() { p.clamp(-MAX_PAN, MAX_PAN) } else { 0.0 };
+        }
+        if let Some((cut, _)) = self.query.char_indices().nth(MAX_QUERY_CHARS) {
+            self.query.truncate(cut);
+        }
+        self.hidden.sort();
+        self.hidden.dedup();
+        self
+    }
+
     /// Whether a sample of `class` named `name` passes the class and text filters.
     pub fn shows(&self, class: DrumClass, name: &str) -> bool {
         !self.hidden.contains(&class)
@@ -93,6 +117,24 @@ impl Filter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sanitized_views_are_drawable() {
+        let wild = ViewState {
+            zoom: f32::NAN,
+            pan: [f32::INFINITY, -3.0e30],
+            hidden: vec![DrumClass::Tom, DrumClass::Kick, DrumClass::Tom],
+            query: "é".repeat(10_000),
+            ..ViewState::default()
+        }
+        .sanitized();
+        assert_eq!(wild.zoom, 1.0);
+        assert_eq!(wild.pan, [0.0, -MAX_PAN]);
+        assert_eq!(wild.hidden, vec![DrumClass::Kick, DrumClass::Tom]);
+        assert_eq!(wild.query.chars().count(), MAX_QUERY_CHARS);
+        assert_eq!(ViewState { zoom: 1e9, ..ViewState::default() }.sanitized().zoom, MAX_ZOOM);
+        assert_eq!(ViewState::default().sanitized(), ViewState::default());
+    }
 
     #[test]
     fn filters_by_class_and_text() {

@@ -26,6 +26,9 @@ pub struct BenchArgs {
     /// The full bench ends with it at 10,000 files; the figure is `--scale 100000`.
     #[arg(long, value_name = "FILES")]
     pub scale: Option<usize>,
+    /// Run only the plugin-load bench (a library of 10,000 samples: time to a full graph, memory).
+    #[arg(long)]
+    pub plugin_load: bool,
 }
 
 fn rate(n: usize, secs: f64) -> String {
@@ -35,6 +38,9 @@ fn rate(n: usize, secs: f64) -> String {
 pub fn run(args: BenchArgs) -> Result<()> {
     if let Some(n) = args.scale {
         return crate::bench_scan::scale_bench(n, &args.model);
+    }
+    if args.plugin_load {
+        return crate::bench_plugin::library_load(&args.model);
     }
     let files: Vec<PathBuf> = walk(std::slice::from_ref(&args.data), &WalkOptions::default())
         .filter_map(|f| if let Found::Audio(p) = f { Some(p) } else { None })
@@ -87,6 +93,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
     let exe = cold_process(&files, &args.data)?;
     println!();
     crate::bench_plugin::run(&args.model)?;
+    crate::bench_plugin::library_load(&args.model)?;
     println!();
     crate::bench_scan::scan_bench(&args.data, &args.model, Some(&exe))?;
     println!();

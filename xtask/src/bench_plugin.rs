@@ -13,7 +13,7 @@ use drumsort_core::hits::{HitConfig, HitWindow};
 use drumsort_core::onset::OnsetConfig;
 use drumsort_core::synth::Demo;
 use drumsort_plugin::audio::HitNote;
-use drumsort_plugin::editor::bench::{bench_frames, bench_layout};
+use drumsort_plugin::editor::bench::{bench_frames, bench_frames_of, bench_layout};
 use drumsort_plugin::params::DrumsortParams;
 use drumsort_plugin::realtime::{BlockControl, Realtime};
 
@@ -138,3 +138,71 @@ pub fn run(model: &Path) -> Result<()> {
     );
     Ok(())
 }
+
+/// Samples in the library of the load figure (the "10,000 samples").
+const LOAD_SAMPLES: usize = 10_000;
+
+/// Plugin load with a library of 10,000 samples: scans the first 10,000 files of the generated
+/// scale library into a fresh index, then measures, in a fresh child process pointed at that
+/// index (its own memory figures), what a host pays when it instantiates the plugin, activates it
+/// and opens the editor: worker threads start, the index is read, the layout computed, the graph
+/// published, and 60 editor frames drawn.
+pub fn library_load(model: &Path) -> Result<()> {
+    use crate::bench_scan::{generate, remove_index, LEAVES, PER_LEAF, SCALE_LIB};
+    use drumsort_core::index::{Index, ScanModel, ScanOptions};
+    let lib = std::path::PathBuf::from(SCALE_LIB);
+    generate(&lib, LOAD_SAMPLES)?;
+    let roots: Vec<_> = (0..LOAD_SAMPLES / (PER_LEAF * LEAVES)).map(|k| lib.join(format!("d{k:03}"))).collect();
+    let db = std::env::temp_dir().join(format!("drumsort-bench-load-{}.sqlite", std::process::id()));
+    remove_index(&db);
+    let classifier = Classifier::from_dir(model)?;
+    let scanned = Index::open(&db)?.scan(&roots, &mut ScanModel::loaded(&classifier), &ScanOptions::default(), |_| {})?;
+    anyhow::ensure!(scanned.files == LOAD_SAMPLES && scanned.errors == 0, "scan of the load library: {scanned:?}");
+    let out = std::process::Command::new(std::env::current_exe()?)
+        .args(["bench-plugin-load", "--samples", &LOAD_SAMPLES.to_string()])
+        .env("DRUMSORT_DB", &db)
+        .output()?;
+    remove_index(&db);
+    anyhow::ensure!(out.status.success(), "bench-plugin-load failed: {}", String::from_utf8_lossy(&out.stderr));
+    print!("{}", String::from_utf8_lossy(&out.stdout));
+    Ok(())
+}
+
+/// Child of [`library_load`]: `DRUMSORT_DB` names an index of `samples` sounds.
+pub fn load_child(samples: usize) -> Result<()> {
+    use drumsort_core::hits::HitConfig;
+    use drumsort_plugin::shared::{Command, Shared};
+    use drumsort_plugin::worker::{Activation, Worker};
+    let rss_mb = || -> f64 {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        let kb = status.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok());
+        kb.unwrap_or(f64::NAN) / 1024.0
+    };
+    let before = rss_mb();
+    let start = Instant::now();
+    // What the plugin does on the host's first activate() and on opening the editor.
+    let (shared, commands) = Shared::new();
+    let params = Arc::new(DrumsortParams::default());
+    let worker = Worker::start(Arc::clone(&shared), commands, Arc::clone(&params))?;
+    let (_rt, labeler, ends) = Realtime::new(48_000, 512, &HitConfig::default());
+    worker.activate(Activation { sample_rate: 48_000, labeler, ends });
+    shared.send(Command::Reload);
+    while shared.library().samples.len() < samples {
+        anyhow::ensure!(start.elapsed() < Duration::from_secs(300), "the graph never reached {samples} samples");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let ready = start.elapsed();
+    let frames = bench_frames_of(Arc::clone(&shared), 60);
+    println!("plugin load, library of {samples} samples (worker start, index read, layout, editor):");
+    println!("  graph ready after         {:>8.0} ms (activate + editor open to a full bubble graph)", ready.as_secs_f64() * 1e3);
+    println!("  editor frames             {:>8.2} ms mean, {:.2} ms p99 over this library", frames.mean_ms, frames.p99_ms);
+    println!(
+        "  memory                    {:>8.0} MB resident ({:.0} MB before loading, {:.0} MB peak)",
+        rss_mb(),
+        before,
+        crate::bench_scan::peak_rss_mb().unwrap_or(f64::NAN)
+    );
+    drop(worker);
+    Ok(())
+}
+

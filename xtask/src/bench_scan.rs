@@ -11,14 +11,14 @@ use drumsort_core::classifier::Classifier;
 use drumsort_core::index::{Index, ScanModel, ScanOptions, ScanSummary};
 
 /// Removes an index file and its WAL companions.
-fn remove_index(db: &Path) {
+pub fn remove_index(db: &Path) {
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
     }
 }
 
 /// Peak resident memory of this process so far, MB (Linux only).
-fn peak_rss_mb() -> Option<f64> {
+pub fn peak_rss_mb() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
@@ -120,17 +120,17 @@ fn walkdir(dir: &Path) -> Vec<PathBuf> {
 
 /// Files per leaf folder of the generated library, and leaf folders per top folder: 1,000 files
 /// per top folder, so a library of `k * 1000` files is the first `k` top folders.
-const PER_LEAF: usize = 100;
-const LEAVES: usize = 10;
+pub const PER_LEAF: usize = 100;
+pub const LEAVES: usize = 10;
 
 /// Where the generated library lives; the suffix changes whenever [`generate`] writes other bytes.
-const SCALE_LIB: &str = "target/bench-scale/lib-v2";
+pub const SCALE_LIB: &str = "target/bench-scale/lib-v2";
 
 /// Writes (once; later runs reuse it) a library of `n` short 16-bit wavs under `dir`, nested
 /// `dNNN/eN/fNNNNNN.wav`: the synthesised demo sounds cut to 80 ms at 22.05 kHz at varied gains,
 /// each ending in three quiet samples that spell its number, so every file has its own bytes (a
 /// scan analyses a file once per content: repeated bytes would be copied, not measured).
-fn generate(dir: &Path, n: usize) -> Result<()> {
+pub fn generate(dir: &Path, n: usize) -> Result<()> {
     use drumsort_core::synth::Demo;
     let rate = 22_050;
     let templates: Vec<Vec<f32>> = Demo::ALL

@@ -14,13 +14,16 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 
-/// Every target in fuzz/Cargo.toml, in the order they run. The plugin team adds its state-restore
-/// target here (and a seed function in `fuzz_seeds.rs`) when the plugin's state format lands.
+/// Every target in fuzz/Cargo.toml, in the order they run.
 pub const TARGETS: &[&str] =
-    &["decode_wav", "decode_aiff", "decode_flac", "decode_mp3", "decode_ogg", "features", "index"];
+    &["decode_wav", "decode_aiff", "decode_flac", "decode_mp3", "decode_ogg", "features", "index", "plugin_state"];
 
-/// Where crash inputs are kept as regression tests.
-const REGRESSIONS: &str = "core/tests/fuzz_regressions";
+/// Where crash inputs of `target` are kept as regression tests: next to the crate whose tests
+/// replay them (core/tests/fuzz_regressions.rs, plugin/tests/fuzz_regressions.rs).
+fn regressions(target: &str) -> PathBuf {
+    let krate = if target.starts_with("plugin_") { "plugin" } else { "core" };
+    Path::new(krate).join("tests/fuzz_regressions").join(target)
+}
 
 #[derive(clap::Args)]
 pub struct FuzzArgs {
@@ -140,7 +143,7 @@ fn check_tools() -> Result<()> {
 }
 
 /// Runs one target for the budget, echoing libFuzzer's output, and collects its figures. A
-/// crash input is copied into [`REGRESSIONS`].
+/// crash input is copied into [`regressions`].
 fn run_target(target: &str, corpus: &Path, seeds: &Path, args: &FuzzArgs) -> Result<Figures> {
     let artifacts = PathBuf::from("fuzz/artifacts").join(target);
     std::fs::create_dir_all(&artifacts)?;
@@ -169,7 +172,7 @@ fn run_target(target: &str, corpus: &Path, seeds: &Path, args: &FuzzArgs) -> Res
     let status = child.wait()?;
     let new: Vec<PathBuf> = list(&artifacts).into_iter().filter(|p| !before.contains(p)).collect();
     if let Some(input) = new.first() {
-        let keep = Path::new(REGRESSIONS).join(target);
+        let keep = regressions(target);
         std::fs::create_dir_all(&keep)?;
         let to = keep.join(input.file_name().context("artifact name")?);
         std::fs::copy(input, &to).with_context(|| format!("keeping {}", input.display()))?;

@@ -22,6 +22,7 @@ pub fn write(target: &str, dir: &Path) -> Result<usize> {
         "decode_wav" => with_cuts(wav_seeds()?),
         "features" => feature_seeds(),
         "index" => index_seeds()?,
+        "plugin_state" => state_seeds(),
         t => match t.strip_prefix("decode_") {
             Some(ext) => with_cuts(fixture_seeds(ext)?),
             None => anyhow::bail!("no seeds defined for fuzz target {t}"),
@@ -127,6 +128,33 @@ fn feature_seeds() -> Vec<(String, Vec<u8>)> {
     out.push(("special-values.f32".into(), input(511, 4, 4, &odd)));
     out.push(("silence.f32".into(), input(4095, 63, 0, &[0.0; 512])));
     out
+}
+
+/// States a host would save: the defaults, and a session with roots, a zoomed and filtered view,
+/// a selection, the hits tab and a resized editor; as CLAP blobs and as bare JSON (VST3).
+fn state_seeds() -> Vec<(String, Vec<u8>)> {
+    use drumsort_plugin::fuzz::saved_state;
+    use drumsort_plugin::params::DrumsortParams;
+    use drumsort_plugin::view::{Tab, ViewState};
+    let used = DrumsortParams::default();
+    *used.roots.lock().unwrap_or_else(|e| e.into_inner()) = vec!["/home/me/Samples".into(), "/mnt/packs/808".into()];
+    *used.view.lock().unwrap_or_else(|e| e.into_inner()) = ViewState {
+        zoom: 3.5,
+        pan: [12.0, -40.0],
+        hidden: vec![DrumClass::Crash, DrumClass::Other],
+        query: "snr".into(),
+        selected: Some("/home/me/Samples/snr_01.wav".into()),
+        tab: Tab::Hits,
+    };
+    *used.editor_size.lock().unwrap_or_else(|e| e.into_inner()) = [1280, 900];
+    let blobs = [("default", saved_state(&DrumsortParams::default())), ("session", saved_state(&used))];
+    blobs
+        .into_iter()
+        .flat_map(|(name, blob)| {
+            let json = blob[8..].to_vec();
+            [(format!("{name}.clap"), blob), (format!("{name}.json"), json)]
+        })
+        .collect()
 }
 
 /// A real index: a small library scanned with an untrained model (the weights do not matter,

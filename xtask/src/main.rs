@@ -46,6 +46,12 @@ enum Command {
         #[arg(long)]
         model: std::path::PathBuf,
     },
+    /// Child process of `bench`: the plugin's library load against the index in DRUMSORT_DB.
+    #[command(hide = true)]
+    BenchPluginLoad {
+        #[arg(long)]
+        samples: usize,
+    },
     /// Score the hit path (onsets, classes, timing) on annotated drum tracks.
     EvalHits(eval_hits::EvalHitsArgs),
     /// Run the cargo-fuzz targets for a time budget each; print executions and coverage.
@@ -72,6 +78,7 @@ fn main() -> Result<()> {
         Command::Eval(args) => eval::run(args),
         Command::Bench(args) => bench::run(args),
         Command::BenchScaleOne { files, model } => bench_scan::scale_one(files, &model),
+        Command::BenchPluginLoad { samples } => bench_plugin::load_child(samples),
         Command::Demo => demo::write_all(std::path::Path::new("assets/demo")),
         Command::MakePerformances(args) => performances::run(args),
         Command::EvalHits(args) => eval_hits::run(args),

@@ -47,12 +47,17 @@ impl std::fmt::Debug for EditorApp {
     }
 }
 
+/// The view the host restored (or the editor last saved), made safe to draw.
+fn saved_view(params: &DrumsortParams) -> ViewState {
+    params.view.lock().map(|v| v.clone()).unwrap_or_else(|e| e.into_inner().clone()).sanitized()
+}
+
 impl EditorApp {
     /// Called by the window when it opens: takes the view from `params.view` (the host may have
     /// restored a session since this editor was built), lets the worker wake the editor (new
     /// library snapshot, scan progress, hits) through `ctx`, and asks it to read the library.
     pub fn opened(&mut self, ctx: &egui::Context) {
-        let view = self.params.view.lock().map(|v| v.clone()).unwrap_or_else(|e| e.into_inner().clone());
+        let view = saved_view(&self.params);
         self.saved_view = view.clone();
         self.view = view;
         let ctx = ctx.clone();
@@ -68,7 +73,7 @@ impl EditorApp {
 
     /// The editor's content for one plugin instance; the view comes from `params.view`.
     pub fn new(shared: Arc<Shared>, params: Arc<DrumsortParams>) -> Self {
-        let view = params.view.lock().map(|v| v.clone()).unwrap_or_else(|e| e.into_inner().clone());
+        let view = saved_view(&params);
         Self {
             shared,
             params,

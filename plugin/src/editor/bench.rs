@@ -32,6 +32,11 @@ pub struct FrameStats {
 pub fn bench_frames(n_samples: usize, frames: usize) -> FrameStats {
     let (shared, _rx) = Shared::new();
     shared.set_library(demo_library(n_samples, 1));
+    bench_frames_of(shared, frames)
+}
+
+/// [`bench_frames`] over whatever library `shared` holds (a real one the worker published).
+pub fn bench_frames_of(shared: Arc<Shared>, frames: usize) -> FrameStats {
     let mut app = EditorApp::new(shared, Arc::new(DrumsortParams::default()));
     let ctx = egui::Context::default();
     let size = Vec2::new(EDITOR_SIZE[0] as f32, EDITOR_SIZE[1] as f32);

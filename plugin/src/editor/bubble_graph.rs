@@ -15,11 +15,9 @@ use egui::{Align2, Color32, CursorIcon, FontId, Key, Pos2, Rect, Sense, Stroke, 
 use super::drag::DragGesture;
 use super::palette::{self, class_colour, class_label, dot_colour};
 use crate::shared::{Command, LibrarySnapshot, SampleDot, Shared};
-use crate::view::{Filter, ViewState};
+use crate::view::{Filter, ViewState, MAX_ZOOM, MIN_ZOOM};
 
 /// Zoom limits, relative to "fit everything".
-const MIN_ZOOM: f32 = 0.3;
-const MAX_ZOOM: f32 = 200.0;
 /// Dot radius in world units (a bubble of n samples has radius √n), and its screen limits.
 const DOT_RADIUS: f32 = 0.3;
 const MIN_DOT_PX: f32 = 1.6;

@@ -40,6 +40,15 @@ pub type DragOut = Arc<dyn Fn(Vec<PathBuf>) + Send + Sync>;
 /// Smallest editor size, logical pixels, unless [`EditorWindow::with_min_size`] says otherwise.
 pub const MIN_SIZE: [u32; 2] = [480, 320];
 
+/// Largest editor size, logical pixels: an 8K screen. A stored size beyond it (a damaged session)
+/// would ask the window system and GL for an impossible surface.
+pub const MAX_SIZE: [u32; 2] = [7680, 4320];
+
+/// The size a window opens at for a stored size: inside `min_size` ..= [`MAX_SIZE`].
+pub fn window_size(stored: [u32; 2], min_size: [u32; 2]) -> [u32; 2] {
+    [0, 1].map(|i| stored[i].min(MAX_SIZE[i]).max(min_size[i]))
+}
+
 /// The UI an [`EditorWindow`] shows. Implemented by the plugin's editor app; tests implement it
 /// with small recording UIs.
 pub trait EditorUi: Send + 'static {
@@ -167,8 +176,7 @@ impl<U: EditorUi> EditorWindow<U> {
     }
 
     fn logical_size(&self) -> [u32; 2] {
-        let [w, h] = self.shared.size.get();
-        [w.max(self.min_size[0]), h.max(self.min_size[1])]
+        window_size(self.shared.size.get(), self.min_size)
     }
 }
 
