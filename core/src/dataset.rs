@@ -96,3 +96,71 @@ pub fn manifest_hash(root: &Path, items: &[(PathBuf, DrumClass)]) -> String {
     }
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// One hit inside a played drum track: the audio from just before it, and every class struck
+/// with it. The examples that teach the model what the hit labeller hears: the previous hits'
+/// decays underneath, a kick and a hat at once, room and bus compression.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HitClip {
+    pub samples: Vec<f32>,
+    pub classes: Vec<DrumClass>,
+}
+
+/// Cuts the hits of an annotated track (`hits`: `(time_s, class)`, any order). Annotations less
+/// than `together_s` after the first of a group are one hit (struck together, humanised apart);
+/// each hit keeps `pre_s` before its first annotation and `len_s` in all. Hits too close to the
+/// end for a whole clip are left out.
+pub fn hit_clips(
+    audio: &[f32],
+    sample_rate: u32,
+    hits: &[(f64, DrumClass)],
+    together_s: f64,
+    pre_s: f32,
+    len_s: f32,
+) -> Vec<HitClip> {
+    let mut sorted: Vec<(f64, DrumClass)> = hits.iter().copied().filter(|(t, _)| t.is_finite() && *t >= 0.0).collect();
+    sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (pre, len) = ((pre_s * sample_rate as f32) as usize, (len_s * sample_rate as f32) as usize);
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < sorted.len() {
+        let first = sorted[i].0;
+        let mut classes = Vec::new();
+        while i < sorted.len() && sorted[i].0 - first < together_s {
+            if !classes.contains(&sorted[i].1) {
+                classes.push(sorted[i].1);
+            }
+            i += 1;
+        }
+        let start = ((first * f64::from(sample_rate)).round() as usize).saturating_sub(pre);
+        if let Some(samples) = audio.get(start..start + len) {
+            out.push(HitClip { samples: samples.to_vec(), classes });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hit_clips_group_simultaneous_hits_and_cut_from_before_the_hit() {
+        let audio: Vec<f32> = (0..10_000).map(|i| i as f32).collect();
+        let hits = [
+            (0.5, DrumClass::ClosedHat),
+            (0.1, DrumClass::Kick),
+            (0.104, DrumClass::ClosedHat),
+            (0.104, DrumClass::ClosedHat),
+            (0.95, DrumClass::Snare),
+        ];
+        let clips = hit_clips(&audio, 10_000, &hits, 0.015, 0.005, 0.1);
+        assert_eq!(clips.len(), 2, "the snare at 0.95 s has no whole clip left");
+        assert_eq!(clips[0].classes, vec![DrumClass::Kick, DrumClass::ClosedHat]);
+        assert_eq!(clips[0].samples.len(), 1000);
+        assert_eq!(clips[0].samples[0], 950.0, "5 ms before the kick at 0.1 s");
+        assert_eq!(clips[1].classes, vec![DrumClass::ClosedHat]);
+        assert_eq!(clips[1].samples[0], 4950.0);
+    }
+}
+

@@ -15,7 +15,7 @@ use rayon::prelude::*;
 use crate::augment;
 use crate::class::DrumClass;
 use crate::classifier::{equal_length_batches, prepare_features, Features};
-use crate::dataset::Clip;
+use crate::dataset::{Clip, HitClip};
 use crate::mel::{MelConfig, MelSpectrogram};
 use crate::metrics::{evaluate, Evaluation};
 use crate::model::{self, DrumNet};
@@ -41,6 +41,9 @@ pub struct TrainConfig {
     /// Probability that a drum example has the ringing tail of an earlier drum under it (the
     /// previous hit of a groove), label unchanged: what the hit labeller sees in a performance.
     pub bleed_prob: f64,
+    /// Probability that a batch is made of hits cut from played tracks (when any are given), as
+    /// short as the crops: the windows the hit labeller classifies.
+    pub track_prob: f64,
     /// Scales how often each augmentation applies (0 = none).
     pub aug_strength: f32,
     /// Seconds of audio after the onset the model sees.
@@ -61,6 +64,7 @@ impl Default for TrainConfig {
             crop_ms: (30.0, 120.0),
             mix_prob: 0.15,
             bleed_prob: 0.25,
+            track_prob: 0.25,
             aug_strength: 1.0,
             analysis_seconds: 1.0,
         }
@@ -146,6 +150,24 @@ fn make_example(
     (prepare_features(mel, &audio, seconds), target)
 }
 
+/// One augmented hit from a played track, cut to `len` samples after its start.
+fn make_track_example(
+    hit: &HitClip,
+    len: usize,
+    cfg: &TrainConfig,
+    mel: &Arc<MelSpectrogram>,
+    rng: &mut ChaCha8Rng,
+) -> (Features, [f32; DrumClass::COUNT]) {
+    let sr = mel.config().sample_rate as f32;
+    let mut target = [0f32; DrumClass::COUNT];
+    for c in &hit.classes {
+        target[c.index()] = 1.0;
+    }
+    // Half strength: the track already has its room, compression and noise.
+    let audio = augment::random_chain(&hit.samples, sr, cfg.aug_strength * 0.5, rng);
+    (prepare_features(mel, &audio, len as f32 / sr), target)
+}
+
 /// Stacks features into `[b, frames, n_mels]`, padding with `pad` to the longest.
 fn stack(feats: &[&Features], n_mels: usize, pad: f32, device: &Device) -> candle_core::Result<Tensor> {
     let frames = feats.iter().map(|f| f.frames).max().unwrap_or(1).max(1);
@@ -172,12 +194,13 @@ fn predict_top1(net: &DrumNet, feats: &[Features], n_mels: usize, pad: f32) -> c
     Ok(out)
 }
 
-/// Trains a fresh network on `train`, validating on `val` after every epoch, and returns the
-/// best checkpoint. `on_epoch` sees each report as it is made; `on_step` gets (step, steps).
+/// Trains a fresh network on `train` one-shots and `track_hits` (hits cut from played tracks, may
+/// be empty), validating on `val` after every epoch, and returns the best checkpoint. `on_epoch` sees each report as it is made; `on_step` gets (step, steps).
 pub fn train(
     cfg: &TrainConfig,
     mel_cfg: &MelConfig,
     train: &[Clip],
+    track_hits: &[HitClip],
     val: &[Clip],
     mut on_step: impl FnMut(usize, usize),
     mut on_epoch: impl FnMut(&EpochReport),
@@ -230,21 +253,34 @@ pub fn train(
             let cosine = 0.5 * (1.0 + (std::f64::consts::PI * global as f64 / total_steps as f64).cos());
             opt.set_learning_rate(cfg.lr * warm.max(0.05) * (0.02 + 0.98 * cosine));
 
-            let crop = rng
-                .gen_bool(cfg.crop_prob)
-                .then(|| (rng.gen_range(cfg.crop_ms.0..cfg.crop_ms.1) / 1000.0 * sr) as usize);
-            let picks: Vec<(usize, u64)> = (0..cfg.batch_size)
-                .map(|_| {
-                    let members = &by_class[rng.sample(&class_dist)];
-                    (members[rng.gen_range(0..members.len())], rng.gen())
-                })
-                .collect();
-            let examples: Vec<(Features, [f32; DrumClass::COUNT])> = picks
-                .par_iter()
-                .map(|&(idx, seed)| {
-                    make_example(train, &by_class, idx, crop, cfg, &mel, &mut ChaCha8Rng::seed_from_u64(seed))
-                })
-                .collect();
+            let examples: Vec<(Features, [f32; DrumClass::COUNT])> =
+                if !track_hits.is_empty() && rng.gen_bool(cfg.track_prob) {
+                    let len = (rng.gen_range(cfg.crop_ms.0..cfg.crop_ms.1) / 1000.0 * sr) as usize;
+                    let picks: Vec<(usize, u64)> =
+                        (0..cfg.batch_size).map(|_| (rng.gen_range(0..track_hits.len()), rng.gen())).collect();
+                    picks
+                        .par_iter()
+                        .map(|&(i, seed)| {
+                            make_track_example(&track_hits[i], len, cfg, &mel, &mut ChaCha8Rng::seed_from_u64(seed))
+                        })
+                        .collect()
+                } else {
+                    let crop = rng
+                        .gen_bool(cfg.crop_prob)
+                        .then(|| (rng.gen_range(cfg.crop_ms.0..cfg.crop_ms.1) / 1000.0 * sr) as usize);
+                    let picks: Vec<(usize, u64)> = (0..cfg.batch_size)
+                        .map(|_| {
+                            let members = &by_class[rng.sample(&class_dist)];
+                            (members[rng.gen_range(0..members.len())], rng.gen())
+                        })
+                        .collect();
+                    picks
+                        .par_iter()
+                        .map(|&(idx, seed)| {
+                            make_example(train, &by_class, idx, crop, cfg, &mel, &mut ChaCha8Rng::seed_from_u64(seed))
+                        })
+                        .collect()
+                };
             let refs: Vec<&Features> = examples.iter().map(|e| &e.0).collect();
             let xs = stack(&refs, mel_cfg.n_mels, model_cfg.pad_value, &device)?;
             let ys: Vec<f32> = examples.iter().flat_map(|e| e.1).collect();
@@ -304,13 +340,25 @@ mod tests {
     }
 
     fn tiny() -> TrainConfig {
-        TrainConfig { epochs: 2, batch_size: 8, samples_per_epoch: 32, analysis_seconds: 0.5, ..TrainConfig::default() }
+        TrainConfig {
+            epochs: 2,
+            batch_size: 8,
+            samples_per_epoch: 32,
+            analysis_seconds: 0.5,
+            track_prob: 0.5,
+            ..TrainConfig::default()
+        }
     }
 
     #[test]
     fn same_seed_gives_identical_weights_and_history() {
         let data = clips();
-        let run = |cfg: &TrainConfig| train(cfg, &MelConfig::default(), &data, &data, |_, _| {}, |_| {}).unwrap();
+        let hits: Vec<HitClip> = data
+            .iter()
+            .map(|c| HitClip { samples: c.samples[..4410.min(c.samples.len())].to_vec(), classes: vec![c.class] })
+            .collect();
+        let run =
+            |cfg: &TrainConfig| train(cfg, &MelConfig::default(), &data, &hits, &data, |_, _| {}, |_| {}).unwrap();
         let (a, b) = (run(&tiny()), run(&tiny()));
         assert_eq!(a.history.len(), 2);
         for (ra, rb) in a.history.iter().zip(&b.history) {

@@ -25,7 +25,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 /// Sample rate of the written tracks (the model's).
-const SR: u32 = 44_100;
+pub const SR: u32 = 44_100;
 /// A one-shot whose envelope climbs back this much (dB) after its attack holds more than one
 /// event (an echo, a flam, a roll, a layered hit) and is left out: its annotation would be wrong.
 const RE_RISE_DB: f32 = 6.0;
@@ -125,31 +125,43 @@ struct Shot {
 type Library = BTreeMap<DrumClass, Vec<Arc<Shot>>>;
 
 pub fn run(args: PerformancesArgs) -> Result<()> {
-    if args.n == 0 {
+    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    for_each_track(&args.val, args.n, args.seed, |name, audio, hits| {
+        write_track(&args.out, name, audio, hits)?;
+        let classes: BTreeMap<&str, usize> = hits.iter().fold(BTreeMap::new(), |mut m, h| {
+            *m.entry(h.1.as_str()).or_default() += 1;
+            m
+        });
+        println!("{name}: {:.1} s, {} hits, {classes:?}", audio.len() as f32 / SR as f32, hits.len());
+        Ok(())
+    })?;
+    println!("wrote {} tracks to {}", args.n, args.out.display());
+    Ok(())
+}
+
+/// Plays `n` tracks from the one-shots of `dir` (44.1 kHz mono) and hands each to `each` with its
+/// name and annotations `(time_s, class)`, one at a time (a track is tens of MB). Deterministic
+/// for `seed`. `cargo xtask train` uses it on the train split for its hit-window examples.
+pub fn for_each_track(
+    dir: &Path,
+    n: usize,
+    seed: u64,
+    mut each: impl FnMut(&str, &[f32], &[(f64, DrumClass)]) -> Result<()>,
+) -> Result<()> {
+    if n == 0 {
         bail!("--n must be at least 1");
     }
-    let library = load_library(&args.val)?;
-    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
-    for i in 0..args.n {
-        let mut rng = ChaCha8Rng::seed_from_u64(args.seed.wrapping_mul(1_000_003).wrapping_add(i as u64));
+    let library = load_library(dir)?;
+    for i in 0..n {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed.wrapping_mul(1_000_003).wrapping_add(i as u64));
         let style = Style::ALL[i % Style::ALL.len()];
         let (lo, hi) = style.tempo();
         let bpm = rng.gen_range(lo..=hi).round();
         let density = rng.gen_range(0.3f32..1.0);
         let name = format!("{:02}_{}_{bpm:.0}bpm", i + 1, style.name());
         let (audio, hits) = perform(style, bpm, density, &library, &mut rng);
-        write_track(&args.out, &name, &audio, &hits)?;
-        let classes: BTreeMap<&str, usize> = hits.iter().fold(BTreeMap::new(), |mut m, h| {
-            *m.entry(h.1.as_str()).or_default() += 1;
-            m
-        });
-        println!(
-            "{name}: {:.1} s, {} hits, density {density:.2}, {classes:?}",
-            audio.len() as f32 / SR as f32,
-            hits.len()
-        );
+        each(&name, &audio, &hits)?;
     }
-    println!("wrote {} tracks to {}", args.n, args.out.display());
     Ok(())
 }
 

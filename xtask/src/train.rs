@@ -8,6 +8,7 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use drumsort_core::classifier::{ModelMeta, Thresholds, META_FILE, WEIGHTS_FILE};
 use drumsort_core::dataset;
+use drumsort_core::hits::PRE_ROLL_S;
 use drumsort_core::decode::DecodeOptions;
 use drumsort_core::mel::MelConfig;
 use drumsort_core::train::{train, TrainConfig};
@@ -32,6 +33,30 @@ pub struct TrainArgs {
     pub seed: Option<u64>,
     #[arg(long)]
     pub samples_per_epoch: Option<usize>,
+    /// Drum tracks played from the train one-shots (`make-performances`' generator, seeded by
+    /// --seed) whose hits become training examples; 0 trains on one-shots alone.
+    #[arg(long, default_value_t = 32)]
+    pub tracks: usize,
+}
+
+/// Annotations less than this apart are one hit struck together.
+const TOGETHER_S: f64 = 0.015;
+
+/// Hits cut from `n` tracks played from the one-shots of `dir`: from the hit labeller's pre-roll
+/// before each hit to a little past the longest crop.
+fn track_hits(dir: &Path, n: usize, seed: u64, cfg: &TrainConfig) -> Result<Vec<dataset::HitClip>> {
+    let mut hits = Vec::new();
+    if n == 0 {
+        return Ok(hits);
+    }
+    let t = Instant::now();
+    let len_s = cfg.crop_ms.1 / 1000.0 + 0.01;
+    crate::performances::for_each_track(dir, n, seed, |_, audio, annotations| {
+        hits.extend(dataset::hit_clips(audio, crate::performances::SR, annotations, TOGETHER_S, PRE_ROLL_S, len_s));
+        Ok(())
+    })?;
+    eprintln!("cut {} hits from {n} tracks played from {} in {:.1} s", hits.len(), dir.display(), t.elapsed().as_secs_f64());
+    Ok(hits)
 }
 
 /// Decodes a labelled folder, printing what failed.
@@ -76,6 +101,8 @@ pub fn run(args: TrainArgs) -> Result<()> {
         bail!("need decodable files in both {} and {}", args.train.display(), args.val.display());
     }
 
+    let hits = track_hits(&args.train, args.tracks, cfg.seed, &cfg)?;
+
     let started = Instant::now();
     let bar = ProgressBar::new(0);
     bar.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} steps  {elapsed_precise} eta {eta}  {msg}")?);
@@ -83,6 +110,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         &cfg,
         &mel_cfg,
         &train_clips,
+        &hits,
         &val_clips,
         |step, total| {
             bar.set_length(total as u64);
@@ -125,6 +153,8 @@ pub fn run(args: TrainArgs) -> Result<()> {
             "train_manifest_sha256": train_hash,
             "val_manifest_sha256": val_hash,
             "train_files": train_clips.len(),
+            "tracks": args.tracks,
+            "track_hits": hits.len(),
             "val_files": val_clips.len(),
             "best_epoch": trained.best.epoch,
             "seconds": started.elapsed().as_secs_f64().round(),
