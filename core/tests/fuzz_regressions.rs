@@ -40,7 +40,7 @@ fn every_kept_input_has_a_replaying_test() {
 }
 
 /// Targets with kept inputs, each replayed by the test of the same name below.
-const REPLAYED: &[&str] = &["decode_aiff", "features"];
+const REPLAYED: &[&str] = &["decode_aiff", "decode_wav", "features"];
 
 /// AIFCs of 32-bit floats near f32::MAX: finite samples whose resampled output overflowed to
 /// infinity, so the decoder returned non-finite audio (fixed in `decode/region.rs`), and ones
@@ -56,3 +56,12 @@ fn decode_aiff() {
 fn features() {
     replay("features", fuzz::features);
 }
+
+/// WAV headers symphonia's reader overflowed on (a panic in debug builds): 65535 channels of 16
+/// bits, and a WAVE_FORMAT_EXTENSIBLE header with 128 channels for a 2-bit channel mask. Rejected
+/// up front by `decode/riff.rs` (`impossible_format`). Found by tests/tests/fuzz_smoke.rs.
+#[test]
+fn decode_wav() {
+    replay("decode_wav", |b| fuzz::decode("wav", b));
+}
+

@@ -30,7 +30,7 @@ mod region;
 mod riff;
 mod stream;
 
-use riff::lenient_wav;
+use riff::{impossible_format, lenient_wav};
 use stream::decode_source;
 
 /// File extensions the decoder is meant for (lower case; matching ignores case). Directory
@@ -239,6 +239,11 @@ fn decode_input(
     magic: Option<&'static str>,
     opts: &DecodeOptions,
 ) -> Result<Decoded, DecodeError> {
+    if magic == Some("wav") {
+        if let Some(problem) = impossible_format(input.open()?) {
+            return Err(DecodeError::Corrupt(problem));
+        }
+    }
     let mut result = decode_source(input.open()?, ext, magic, opts);
     if matches!(result, Err(DecodeError::Corrupt(_))) {
         if let Ok(d) = decode_source(Box::new(ReadOnlySource::new(input.open()?)), ext, magic, opts) {

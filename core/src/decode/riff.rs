@@ -15,28 +15,7 @@ const MAX_RIFF_CHUNKS: usize = 1024;
 /// rewritten; the data is read from the original source, so this stays cheap for huge files.
 pub(super) fn lenient_wav(mut src: Box<dyn MediaSource>) -> Option<Box<dyn MediaSource>> {
     let file_len = src.byte_len()?;
-    let (mut pos, mut fmt, mut data) = (12u64, None::<Vec<u8>>, None::<(u64, u64)>);
-    for _ in 0..MAX_RIFF_CHUNKS {
-        if pos.checked_add(8)? > file_len || (fmt.is_some() && data.is_some()) {
-            break;
-        }
-        let mut hdr = [0u8; 8];
-        src.seek(SeekFrom::Start(pos)).ok()?;
-        src.read_exact(&mut hdr).ok()?;
-        let len = u64::from(u32::from_le_bytes([hdr[4], hdr[5], hdr[6], hdr[7]]));
-        let body = pos + 8;
-        match &hdr[..4] {
-            b"fmt " => {
-                let mut b = vec![0u8; len.min(64) as usize];
-                src.read_exact(&mut b).ok()?;
-                fmt = Some(b);
-            }
-            // A zero or oversized data length (streamed or cut-off files) means "to the end".
-            b"data" => data = Some((body, if len == 0 || len > file_len - body { file_len - body } else { len })),
-            _ => {}
-        }
-        pos = body + len + (len & 1);
-    }
+    let (fmt, data) = walk(src.as_mut(), file_len);
     let (fmt, (data_off, data_len)) = (fmt?, data?);
     let u16_at = |i: usize| Some(u16::from_le_bytes([*fmt.get(i)?, *fmt.get(i + 1)?]));
     let (mut tag, channels, block, bits) = (u16_at(0)?, u16_at(2)?, u16_at(12)?, u16_at(14)?);
@@ -77,6 +56,65 @@ pub(super) fn lenient_wav(mut src: Box<dyn MediaSource>) -> Option<Box<dyn Media
     .concat();
     let len = head.len() as u64 + data_len;
     Some(Box::new(Spliced { head, inner: src, data_off, len, pos: 0 }))
+}
+
+/// The first `fmt ` chunk (up to 64 bytes of it) and the data chunk's offset and length, walking
+/// the chunks leniently: any `fmt ` size, and a zero or oversized data length (streamed or cut-off
+/// files) meaning "to the end".
+fn walk(src: &mut dyn MediaSource, file_len: u64) -> (Option<Vec<u8>>, Option<(u64, u64)>) {
+    let (mut pos, mut fmt, mut data) = (12u64, None::<Vec<u8>>, None::<(u64, u64)>);
+    for _ in 0..MAX_RIFF_CHUNKS {
+        if pos.saturating_add(8) > file_len || (fmt.is_some() && data.is_some()) {
+            break;
+        }
+        let mut hdr = [0u8; 8];
+        if src.seek(SeekFrom::Start(pos)).is_err() || src.read_exact(&mut hdr).is_err() {
+            break;
+        }
+        let len = u64::from(u32::from_le_bytes([hdr[4], hdr[5], hdr[6], hdr[7]]));
+        let body = pos + 8;
+        match &hdr[..4] {
+            b"fmt " if fmt.is_none() => {
+                let mut b = vec![0u8; len.min(64) as usize];
+                if src.read_exact(&mut b).is_err() {
+                    break;
+                }
+                fmt = Some(b);
+            }
+            b"data" if data.is_none() => {
+                data = Some((body, if len == 0 || len > file_len - body { file_len - body } else { len }))
+            }
+            _ => {}
+        }
+        pos = body + len + (len & 1);
+    }
+    (fmt, data)
+}
+
+/// Why a WAV's `fmt ` chunk cannot be decoded, when symphonia's reader (0.6) would panic on it
+/// instead of saying so (debug builds; release builds go on with wrong numbers). Both found by the
+/// fuzz smoke test (tests/tests/fuzz_smoke.rs), inputs kept in core/tests/fuzz_regressions/decode_wav:
+/// - it multiplies the channel count by the bytes per sample in 16 bits: 65535 channels of 16 bits
+///   overflow;
+/// - for WAVE_FORMAT_EXTENSIBLE it pads a channel mask with fewer bits set than channels by
+///   shifting ones in above its highest bit, which overflows when more than 31 are missing or the
+///   mask's top bit is already set.
+pub(super) fn impossible_format(mut src: Box<dyn MediaSource>) -> Option<String> {
+    let file_len = src.byte_len()?;
+    let fmt = walk(src.as_mut(), file_len).0?;
+    let u16_at = |i: usize| Some(u16::from_le_bytes([*fmt.get(i)?, *fmt.get(i + 1)?]));
+    let (tag, channels, bits) = (u16_at(0)?, u16_at(2)?, u16_at(14)?);
+    if u32::from(channels) * u32::from(bits.div_ceil(8)) > u32::from(u16::MAX) {
+        return Some(format!("wav header claims {channels} channels of {bits}-bit samples"));
+    }
+    if tag == 0xFFFE {
+        let mask = u32::from(u16_at(20)?) | u32::from(u16_at(22)?) << 16;
+        let missing = i64::from(channels) - i64::from(mask.count_ones());
+        if missing > 0 && (missing >= 32 || (!mask).leading_ones() == 0) {
+            return Some(format!("wav channel mask {mask:#010x} cannot place {channels} channels"));
+        }
+    }
+    None
 }
 
 /// A rewritten header followed by a byte range of the original source, as one stream.
