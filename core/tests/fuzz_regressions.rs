@@ -45,6 +45,9 @@ const REPLAYED: &[&str] = &["decode_aiff", "decode_wav", "features"];
 /// AIFCs of 32-bit floats near f32::MAX: finite samples whose resampled output overflowed to
 /// infinity, so the decoder returned non-finite audio (fixed in `decode/region.rs`), and ones
 /// whose spectrum overflowed inside rubato's FFT, which panicked (fixed in `resample.rs`).
+/// And (`comm-channels-overflow.aiff`, found by tests/tests/fuzz_smoke.rs) a `COMM` chunk claiming
+/// 32769-65535 channels, which symphonia's reader overflowed on; rejected up front by
+/// `decode/riff.rs` (`impossible_aiff_format`).
 #[test]
 fn decode_aiff() {
     replay("decode_aiff", |b| fuzz::decode("aiff", b));

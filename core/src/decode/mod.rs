@@ -30,7 +30,7 @@ mod region;
 mod riff;
 mod stream;
 
-use riff::{impossible_format, lenient_wav};
+use riff::{impossible_aiff_format, impossible_format, lenient_wav};
 use stream::decode_source;
 
 /// File extensions the decoder is meant for (lower case; matching ignores case). Directory
@@ -239,10 +239,13 @@ fn decode_input(
     magic: Option<&'static str>,
     opts: &DecodeOptions,
 ) -> Result<Decoded, DecodeError> {
-    if magic == Some("wav") {
-        if let Some(problem) = impossible_format(input.open()?) {
-            return Err(DecodeError::Corrupt(problem));
-        }
+    let impossible = match magic {
+        Some("wav") => impossible_format(input.open()?),
+        Some("aiff") => impossible_aiff_format(input.open()?),
+        _ => None,
+    };
+    if let Some(problem) = impossible {
+        return Err(DecodeError::Corrupt(problem));
     }
     let mut result = decode_source(input.open()?, ext, magic, opts);
     if matches!(result, Err(DecodeError::Corrupt(_))) {

@@ -75,7 +75,8 @@ fn walk(src: &mut dyn MediaSource, file_len: u64) -> (Option<Vec<u8>>, Option<(u
         let body = pos + 8;
         match &hdr[..4] {
             b"fmt " if fmt.is_none() => {
-                let mut b = vec![0u8; len.min(64) as usize];
+                // A cut-off file may end inside the chunk: take what is there.
+                let mut b = vec![0u8; len.min(64).min(file_len - body) as usize];
                 if src.read_exact(&mut b).is_err() {
                     break;
                 }
@@ -113,6 +114,33 @@ pub(super) fn impossible_format(mut src: Box<dyn MediaSource>) -> Option<String>
         if missing > 0 && (missing >= 32 || (!mask).leading_ones() == 0) {
             return Some(format!("wav channel mask {mask:#010x} cannot place {channels} channels"));
         }
+    }
+    None
+}
+
+/// Why an AIFF's `COMM` chunk cannot be decoded, when symphonia's reader (0.6) would overflow on
+/// it instead of saying so: it multiplies the bytes per sample by the channel count in 16 bits
+/// (found by the fuzz smoke test: 16 of 195,669 mutated AIFFs in a 15 s run).
+pub(super) fn impossible_aiff_format(mut src: Box<dyn MediaSource>) -> Option<String> {
+    let file_len = src.byte_len()?;
+    let mut pos = 12u64;
+    for _ in 0..MAX_RIFF_CHUNKS {
+        if pos.saturating_add(8) > file_len {
+            return None;
+        }
+        let mut hdr = [0u8; 8];
+        src.seek(SeekFrom::Start(pos)).ok()?;
+        src.read_exact(&mut hdr).ok()?;
+        let len = u64::from(u32::from_be_bytes([hdr[4], hdr[5], hdr[6], hdr[7]]));
+        if &hdr[..4] == b"COMM" {
+            let mut comm = [0u8; 8];
+            src.read_exact(&mut comm).ok()?;
+            let channels = u16::from_be_bytes([comm[0], comm[1]]);
+            let bits = u16::from_be_bytes([comm[6], comm[7]]);
+            return (u32::from(bits / 8) * u32::from(channels) > u32::from(u16::MAX))
+                .then(|| format!("aiff header claims {channels} channels of {bits}-bit samples"));
+        }
+        pos = pos + 8 + len + (len & 1);
     }
     None
 }
