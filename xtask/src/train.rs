@@ -37,6 +37,9 @@ pub struct TrainArgs {
     /// --seed) whose hits become training examples; 0 trains on one-shots alone.
     #[arg(long, default_value_t = 32)]
     pub tracks: usize,
+    /// Share of batches made of track hits (default: the training config's).
+    #[arg(long)]
+    pub track_prob: Option<f64>,
 }
 
 /// Annotations less than this apart are one hit struck together.
@@ -87,6 +90,9 @@ pub fn run(args: TrainArgs) -> Result<()> {
     }
     if let Some(n) = args.samples_per_epoch {
         cfg.samples_per_epoch = n;
+    }
+    if let Some(p) = args.track_prob {
+        cfg.track_prob = p.clamp(0.0, 1.0);
     }
     let mel_cfg = MelConfig::default();
     // Decode a little more than the model sees, so time-shift augmentation has real audio.
