@@ -12,6 +12,9 @@ use crate::decode::{decode_file, AudioInfo, DecodeError, DecodeOptions, DecodeWa
 /// few enough that memory stays flat however large the library.
 pub const CHUNK: usize = 256;
 
+/// What decoding one file gives the analysis: its facts, the decoder's warnings, the model input.
+type Decoded = (AudioInfo, Vec<DecodeWarning>, Features);
+
 /// What Drumsort learned about one readable file.
 #[derive(Clone, Debug)]
 pub struct Analysis {
@@ -58,7 +61,7 @@ pub fn analyse_paths(
     let opts = decode_options(classifier);
     let mut out = Vec::with_capacity(paths.len());
     for chunk in paths.chunks(CHUNK) {
-        let decoded: Vec<Result<(AudioInfo, Vec<DecodeWarning>, Features), DecodeError>> = chunk
+        let decoded: Vec<Result<Decoded, DecodeError>> = chunk
             .par_iter()
             .map(|p| decode_file(p, &opts).map(|d| (d.info, d.warnings, classifier.features(&d.samples))))
             .collect();

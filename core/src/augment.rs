@@ -140,7 +140,7 @@ pub fn random_chain(x: &[f32], sr: f32, strength: f32, rng: &mut impl Rng) -> Ve
     if p(rng, 0.4) {
         // Pre-roll: silence before the hit.
         let pad = rng.gen_range(0..(0.015 * sr) as usize);
-        y.splice(0..0, std::iter::repeat(0.0).take(pad));
+        y.splice(0..0, std::iter::repeat_n(0.0, pad));
     }
     if p(rng, 0.5) {
         Biquad::peaking(rng.gen_range(60f32..12_000.0), rng.gen_range(0.5f32..3.0), rng.gen_range(-9f32..9.0), sr)

@@ -94,7 +94,7 @@ mod tests {
         assert!(problems.iter().any(|m| m.contains("No such file")), "{problems:?}");
         #[cfg(unix)]
         assert!(problems.iter().any(|m| m.contains("symlink loop")), "{problems:?}");
-        let with_hidden = walk(&[dir.clone()], &WalkOptions { include_hidden: true })
+        let with_hidden = walk(std::slice::from_ref(&dir), &WalkOptions { include_hidden: true })
             .filter(|f| matches!(f, Found::Audio(_)))
             .count();
         assert_eq!(with_hidden, 3);

@@ -161,36 +161,6 @@ impl DrumsortParams {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn class_notes_default_to_the_general_midi_drum_map() {
-        let params = DrumsortParams::default();
-        for class in DrumClass::DRUMS {
-            let p = params.class(class).unwrap();
-            assert_eq!(p.note.value(), i32::from(class.gm_note().unwrap()), "{class:?}");
-            assert!(p.enabled.value());
-        }
-        assert!(params.class(DrumClass::Other).is_none());
-    }
-
-    #[test]
-    fn parameter_ids_are_unique_and_stable() {
-        let params = DrumsortParams::default();
-        let ids: Vec<String> = params.param_map().into_iter().map(|(id, _, _)| id).collect();
-        let mut unique = ids.clone();
-        unique.sort();
-        unique.dedup();
-        assert_eq!(unique.len(), ids.len());
-        // Saved sessions refer to these.
-        for id in ["sensitivity", "lookahead", "passthrough", "channel", "on_1", "note_1", "note_12"] {
-            assert!(ids.iter().any(|i| i == id), "missing {id} in {ids:?}");
-        }
-    }
-}
-
 /// Makes a state the host is about to restore safe for nice-plug to apply (`Plugin::filter_state`),
 /// two problems found while writing the `plugin_state` fuzz harness (its hostile inputs are kept in
 /// plugin/tests/fuzz_regressions/plugin_state):
@@ -223,6 +193,36 @@ pub fn sanitize_state(state: &mut nice_plug::plugin::PluginState) {
             ParamValue::F32(v) => *v = if v.is_finite() { v.clamp(lo, hi) } else { unsafe { ptr.default_plain_value() } },
             ParamValue::I32(v) => *v = (*v).clamp(lo.round() as i32, hi.round() as i32),
             ParamValue::Bool(_) | ParamValue::String(_) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn class_notes_default_to_the_general_midi_drum_map() {
+        let params = DrumsortParams::default();
+        for class in DrumClass::DRUMS {
+            let p = params.class(class).unwrap();
+            assert_eq!(p.note.value(), i32::from(class.gm_note().unwrap()), "{class:?}");
+            assert!(p.enabled.value());
+        }
+        assert!(params.class(DrumClass::Other).is_none());
+    }
+
+    #[test]
+    fn parameter_ids_are_unique_and_stable() {
+        let params = DrumsortParams::default();
+        let ids: Vec<String> = params.param_map().into_iter().map(|(id, _, _)| id).collect();
+        let mut unique = ids.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), ids.len());
+        // Saved sessions refer to these.
+        for id in ["sensitivity", "lookahead", "passthrough", "channel", "on_1", "note_1", "note_12"] {
+            assert!(ids.iter().any(|i| i == id), "missing {id} in {ids:?}");
         }
     }
 }

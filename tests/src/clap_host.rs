@@ -260,10 +260,10 @@ impl StereoProcessor {
 /// The plugin's saved state as JSON. nice-plug's CLAP wrapper writes a little-endian u64 length
 /// and then JSON (parameters plus persisted fields).
 pub fn save_state(instance: &mut PluginInstance<TestHost>) -> serde_json::Value {
-    let mut handle = instance.plugin_handle();
+    let handle = instance.plugin_handle();
     let state = handle.get_extension::<PluginState>().expect("the plugin has no state extension");
     let mut bytes = Vec::new();
-    state.save(&mut handle, &mut bytes).expect("saving the state failed");
+    state.save(&handle, &mut bytes).expect("saving the state failed");
     let (length, json) = bytes.split_at(8);
     assert_eq!(u64::from_le_bytes(length.try_into().unwrap()), json.len() as u64, "state length prefix");
     serde_json::from_slice(json).expect("the state is not JSON")
@@ -271,10 +271,10 @@ pub fn save_state(instance: &mut PluginInstance<TestHost>) -> serde_json::Value 
 
 /// Loads `json` (with the wrapper's length prefix) into `instance`.
 pub fn load_state(instance: &mut PluginInstance<TestHost>, json: &[u8]) -> Result<(), StateError> {
-    let mut handle = instance.plugin_handle();
+    let handle = instance.plugin_handle();
     let ext = handle.get_extension::<PluginState>().expect("the plugin has no state extension");
     let bytes: Vec<u8> = (json.len() as u64).to_le_bytes().iter().chain(json).copied().collect();
-    ext.load(&mut handle, &mut bytes.as_slice())
+    ext.load(&handle, &mut bytes.as_slice())
 }
 
 /// Deterministic white noise in [-1, 1) (xorshift32), so a failure reproduces exactly.

@@ -199,8 +199,8 @@ fn run_for_notes(input: &[f32]) -> (Vec<(u64, u16, f64)>, u32) {
     let mut instance = instantiate(&entry);
     let processor = activate(&mut instance, BLOCK as u32);
     let latency = {
-        let mut handle = instance.plugin_handle();
-        handle.get_extension::<PluginLatency>().expect("the plugin reports no latency extension").get(&mut handle)
+        let handle = instance.plugin_handle();
+        handle.get_extension::<PluginLatency>().expect("the plugin reports no latency extension").get(&handle)
     };
     let (processor, notes) = std::thread::scope(|scope| {
         scope
