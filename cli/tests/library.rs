@@ -10,9 +10,9 @@ use std::time::{Duration, Instant, SystemTime};
 mod support;
 
 use drumsort_core::synth::Demo;
-use support::model_dir;
 use drumsort_core::DrumClass;
 use serde_json::Value;
+use support::model_dir;
 
 fn drumsort() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_drumsort"));

@@ -11,12 +11,8 @@ const BATCH: usize = 32;
 const RUNS: usize = 10;
 
 fn main() {
-    let shipped = Config {
-        channels: vec![16, 32, 48],
-        freq_pool: vec![4, 2, 2],
-        time_pool: vec![2, 2, 1],
-        ..Config::default()
-    };
+    let shipped =
+        Config { channels: vec![16, 32, 48], freq_pool: vec![4, 2, 2], time_pool: vec![2, 2, 1], ..Config::default() };
     for (name, cfg) in [("16-32-48 t2", shipped), ("default", Config::default())] {
         let varmap = VarMap::new();
         let net = DrumNet::new(&cfg, VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu)).unwrap();

@@ -163,4 +163,3 @@ mod tests {
         assert_eq!(clips[1].samples[0], 4950.0);
     }
 }
-

@@ -67,4 +67,3 @@ fn features() {
 fn decode_wav() {
     replay("decode_wav", |b| fuzz::decode("wav", b));
 }
-

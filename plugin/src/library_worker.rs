@@ -16,8 +16,8 @@ use crate::audio::AuditionMsg;
 use crate::editor::hit_lane::clip_bytes;
 use crate::layout;
 use crate::params::DrumsortParams;
-use crate::shared::{Command, LibrarySnapshot, SampleDot, Shared, SimilarResult};
 use crate::shared::panic_message;
+use crate::shared::{Command, LibrarySnapshot, SampleDot, Shared, SimilarResult};
 use crate::worker::AuditionEnds;
 
 /// How often the thread wakes to free retired buffers and check for shutdown.

@@ -190,7 +190,9 @@ pub fn sanitize_state(state: &mut nice_plug::plugin::PluginState) {
         let (lo, hi) = unsafe { (ptr.preview_plain(0.0), ptr.preview_plain(1.0)) };
         let (lo, hi) = (lo.min(hi), lo.max(hi));
         match value {
-            ParamValue::F32(v) => *v = if v.is_finite() { v.clamp(lo, hi) } else { unsafe { ptr.default_plain_value() } },
+            ParamValue::F32(v) => {
+                *v = if v.is_finite() { v.clamp(lo, hi) } else { unsafe { ptr.default_plain_value() } }
+            }
             ParamValue::I32(v) => *v = (*v).clamp(lo.round() as i32, hi.round() as i32),
             ParamValue::Bool(_) | ParamValue::String(_) => {}
         }
@@ -226,4 +228,3 @@ mod tests {
         }
     }
 }
-

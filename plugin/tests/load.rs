@@ -184,8 +184,5 @@ fn hours_of_drums_with_a_slow_worker_keep_process_fast_memory_flat_and_drops_exa
     assert_eq!(delivered + dropped, found, "every hit is delivered or counted as dropped, exactly once");
     assert_eq!(labelled, delivered, "every delivered window was labelled");
     assert!(slowest < WORKER_STALL / 2, "a block took {slowest:?}: process() waited");
-    assert!(
-        rss_end <= rss_start + 4 * 1024 * 1024,
-        "memory grew from {rss_start} to {rss_end} bytes over the run"
-    );
+    assert!(rss_end <= rss_start + 4 * 1024 * 1024, "memory grew from {rss_start} to {rss_end} bytes over the run");
 }

@@ -141,7 +141,12 @@ fn smoke(target: &str, seeds: Vec<Vec<u8>>, harness: impl Fn(&[u8])) {
 }
 
 fn wav_bytes(samples: &[f32], rate: u32, bits: u16) -> Vec<u8> {
-    let spec = hound::WavSpec { channels: 1, sample_rate: rate, bits_per_sample: bits, sample_format: hound::SampleFormat::Int };
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: rate,
+        bits_per_sample: bits,
+        sample_format: hound::SampleFormat::Int,
+    };
     let mut cursor = std::io::Cursor::new(Vec::new());
     let mut w = hound::WavWriter::new(&mut cursor, spec).unwrap();
     let scale = ((1i64 << (bits - 1)) - 1) as f32;

@@ -156,7 +156,8 @@ pub fn library_load(model: &Path) -> Result<()> {
     let db = std::env::temp_dir().join(format!("drumsort-bench-load-{}.sqlite", std::process::id()));
     remove_index(&db);
     let classifier = Classifier::from_dir(model)?;
-    let scanned = Index::open(&db)?.scan(&roots, &mut ScanModel::loaded(&classifier), &ScanOptions::default(), |_| {})?;
+    let scanned =
+        Index::open(&db)?.scan(&roots, &mut ScanModel::loaded(&classifier), &ScanOptions::default(), |_| {})?;
     anyhow::ensure!(scanned.files == LOAD_SAMPLES && scanned.errors == 0, "scan of the load library: {scanned:?}");
     let out = std::process::Command::new(std::env::current_exe()?)
         .args(["bench-plugin-load", "--samples", &LOAD_SAMPLES.to_string()])
@@ -175,7 +176,8 @@ pub fn load_child(samples: usize) -> Result<()> {
     use drumsort_plugin::worker::{Activation, Worker};
     let rss_mb = || -> f64 {
         let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-        let kb = status.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok());
+        let kb =
+            status.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok());
         kb.unwrap_or(f64::NAN) / 1024.0
     };
     let before = rss_mb();
@@ -194,8 +196,14 @@ pub fn load_child(samples: usize) -> Result<()> {
     let ready = start.elapsed();
     let frames = bench_frames_of(Arc::clone(&shared), 60);
     println!("plugin load, library of {samples} samples (worker start, index read, layout, editor):");
-    println!("  graph ready after         {:>8.0} ms (activate + editor open to a full bubble graph)", ready.as_secs_f64() * 1e3);
-    println!("  editor frames             {:>8.2} ms mean, {:.2} ms p99 over this library", frames.mean_ms, frames.p99_ms);
+    println!(
+        "  graph ready after         {:>8.0} ms (activate + editor open to a full bubble graph)",
+        ready.as_secs_f64() * 1e3
+    );
+    println!(
+        "  editor frames             {:>8.2} ms mean, {:.2} ms p99 over this library",
+        frames.mean_ms, frames.p99_ms
+    );
     println!(
         "  memory                    {:>8.0} MB resident ({:.0} MB before loading, {:.0} MB peak)",
         rss_mb(),
@@ -205,4 +213,3 @@ pub fn load_child(samples: usize) -> Result<()> {
     drop(worker);
     Ok(())
 }
-

@@ -8,8 +8,8 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use drumsort_core::classifier::{ModelMeta, Thresholds, META_FILE, WEIGHTS_FILE};
 use drumsort_core::dataset;
-use drumsort_core::hits::PRE_ROLL_S;
 use drumsort_core::decode::DecodeOptions;
+use drumsort_core::hits::PRE_ROLL_S;
 use drumsort_core::mel::MelConfig;
 use drumsort_core::train::{train, TrainConfig};
 use drumsort_core::DrumClass;
@@ -58,7 +58,12 @@ fn track_hits(dir: &Path, n: usize, seed: u64, cfg: &TrainConfig) -> Result<Vec<
         hits.extend(dataset::hit_clips(audio, crate::performances::SR, annotations, TOGETHER_S, PRE_ROLL_S, len_s));
         Ok(())
     })?;
-    eprintln!("cut {} hits from {n} tracks played from {} in {:.1} s", hits.len(), dir.display(), t.elapsed().as_secs_f64());
+    eprintln!(
+        "cut {} hits from {n} tracks played from {} in {:.1} s",
+        hits.len(),
+        dir.display(),
+        t.elapsed().as_secs_f64()
+    );
     Ok(hits)
 }
 

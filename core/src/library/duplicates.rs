@@ -222,9 +222,8 @@ fn near_groups(index: &Index, opts: &Options) -> Result<(Vec<Group>, Problems)> 
     let mut confirmed: HashMap<usize, Vec<(usize, f32)>> = HashMap::new();
     for &(a, b) in &candidates {
         let d = match (print(a), print(b)) {
-            (Some(x), Some(y)) => fingerprint::distance(x, y).filter(|_| {
-                fingerprint::correlation(x, y, fp.sample_rate()).is_some_and(|c| c >= MIN_CORRELATION)
-            }),
+            (Some(x), Some(y)) => fingerprint::distance(x, y)
+                .filter(|_| fingerprint::correlation(x, y, fp.sample_rate()).is_some_and(|c| c >= MIN_CORRELATION)),
             _ => None,
         };
         if let Some(d) = d.filter(|&d| d <= opts.max_fingerprint) {

@@ -28,8 +28,8 @@ pub fn scratch_root() -> PathBuf {
     ROOT.get_or_init(|| {
         let exe = std::env::current_exe().ok();
         let binary = exe.as_ref().and_then(|p| p.file_stem()).map(|s| s.to_string_lossy().into_owned());
-        let root = std::env::temp_dir()
-            .join(format!("drumsort-plugin-{}-{}", binary.unwrap_or_default(), std::process::id()));
+        let root =
+            std::env::temp_dir().join(format!("drumsort-plugin-{}-{}", binary.unwrap_or_default(), std::process::id()));
         std::fs::create_dir_all(&root).unwrap();
         // SAFETY: set once, before any worker thread of this process reads it.
         unsafe { std::env::set_var("DRUMSORT_DB", root.join("library.sqlite")) };
@@ -47,8 +47,12 @@ pub fn temp_dir(name: &str) -> PathBuf {
 }
 
 pub fn write_wav(path: &Path, samples: &[f32]) {
-    let spec =
-        hound::WavSpec { channels: 1, sample_rate: RATE, bits_per_sample: 32, sample_format: hound::SampleFormat::Float };
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: RATE,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
     let mut w = hound::WavWriter::create(path, spec).unwrap();
     for &s in samples {
         w.write_sample(s).unwrap();
