@@ -144,17 +144,16 @@ fn organize_is_safe_deterministic_and_idempotent() {
     assert_eq!(before.len(), sources.len());
     let outside_before = tree(&dir);
 
+    // `drumsort organize --into out [extra] --format jsonl`, which must succeed.
+    let organize = |extra: &[&str]| {
+        let mut args: Vec<&std::ffi::OsStr> = vec!["organize".as_ref(), "--into".as_ref(), out.as_os_str()];
+        args.extend(extra.iter().map(|a| std::ffi::OsStr::new(*a)));
+        args.extend(["--format".as_ref(), "jsonl".as_ref(), "--db".as_ref(), db.as_os_str()]);
+        ok(run(&args))
+    };
+
     // A dry run writes nothing, not even the folder.
-    let dry = ok(run(&[
-        "organize".as_ref(),
-        "--into".as_ref(),
-        out.as_os_str(),
-        "--dry-run".as_ref(),
-        "--format".as_ref(),
-        "jsonl".as_ref(),
-        "--db".as_ref(),
-        db.as_os_str(),
-    ]));
+    let dry = organize(&["--dry-run"]);
     let planned = jsonl(&dry);
     let unplanned: Vec<_> =
         sources.iter().filter(|s| !planned.iter().any(|r| r["source"] == *s.to_string_lossy())).collect();
@@ -163,15 +162,7 @@ fn organize_is_safe_deterministic_and_idempotent() {
     assert!(!out.exists(), "a dry run created the output folder");
     assert_eq!(tree(&dir), outside_before);
 
-    let first = jsonl(&ok(run(&[
-        "organize".as_ref(),
-        "--into".as_ref(),
-        out.as_os_str(),
-        "--format".as_ref(),
-        "jsonl".as_ref(),
-        "--db".as_ref(),
-        db.as_os_str(),
-    ])));
+    let first = jsonl(&organize(&[]));
     assert_eq!(
         first.iter().map(|r| r["dest"].clone()).collect::<Vec<_>>(),
         planned.iter().map(|r| r["dest"].clone()).collect::<Vec<_>>(),
@@ -217,15 +208,7 @@ fn organize_is_safe_deterministic_and_idempotent() {
 
     // A second run changes nothing.
     let placed = snapshot(&out);
-    let again = jsonl(&ok(run(&[
-        "organize".as_ref(),
-        "--into".as_ref(),
-        out.as_os_str(),
-        "--format".as_ref(),
-        "jsonl".as_ref(),
-        "--db".as_ref(),
-        db.as_os_str(),
-    ])));
+    let again = jsonl(&organize(&[]));
     assert!(again.iter().all(|r| r["action"] == "already_there"), "{again:?}");
     let after: Vec<_> = snapshot(&out).into_iter().filter(|(p, _)| !p.ends_with("drumsort-manifest.json")).collect();
     let placed: Vec<_> = placed.into_iter().filter(|(p, _)| !p.ends_with("drumsort-manifest.json")).collect();

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
 mod support;
@@ -12,22 +12,7 @@ mod support;
 use drumsort_core::synth::Demo;
 use drumsort_core::DrumClass;
 use serde_json::Value;
-use support::model_dir;
-
-fn drumsort() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_drumsort"));
-    // Never touch the user's own library, whatever a test forgets.
-    c.env("DRUMSORT_DB", std::env::temp_dir().join(format!("drumsort-cli-lib-stray-{}.sqlite", std::process::id())));
-    c
-}
-
-/// A fresh temp folder per test.
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("drumsort-cli-lib-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use support::{drumsort, list, model_dir, ok, scan, temp_dir};
 
 fn write_wav(path: &Path, samples: &[f32], gain: f32) {
     std::fs::write(path, support::wav_bytes(samples, gain)).unwrap();
@@ -50,37 +35,8 @@ fn library(dir: &Path, copies: usize) -> (PathBuf, usize) {
     (lib, Demo::ALL.len() * copies + 1)
 }
 
-fn ok(out: Output) -> Output {
-    assert!(out.status.success(), "exit {:?}\nstderr: {}", out.status, String::from_utf8_lossy(&out.stderr));
-    out
-}
-
-/// Runs `drumsort scan --json` with the test model; returns the summary object and stderr.
-fn scan(db: &Path, root: &Path) -> (Value, String) {
-    let out = ok(drumsort()
-        .arg("scan")
-        .arg("--json")
-        .arg("--db")
-        .arg(db)
-        .arg("--model")
-        .arg(model_dir())
-        .arg(root)
-        .output()
-        .unwrap());
-    let summary = serde_json::from_slice(&out.stdout).expect("scan --json prints one JSON object");
-    (summary, String::from_utf8_lossy(&out.stderr).into_owned())
-}
-
 fn counts(s: &Value, keys: &[&str]) -> Vec<u64> {
     keys.iter().map(|k| s[*k].as_u64().unwrap_or_else(|| panic!("{k} missing in {s}"))).collect()
-}
-
-fn list(db: &Path, extra: &[&str]) -> Vec<Value> {
-    let out = ok(drumsort().args(["list", "--format", "jsonl"]).args(extra).arg("--db").arg(db).output().unwrap());
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
-        .collect()
 }
 
 fn record<'a>(records: &'a [Value], path: &Path) -> &'a Value {
