@@ -70,18 +70,7 @@ fn residual(embedding: &[f32], mean: Option<&Vec<f32>>) -> Vec<f32> {
 
 /// Cosine similarity; `0` when either vector is (nearly) zero, as a class's only sound's residual is.
 fn cosine(a: &[f32], b: &[f32]) -> f32 {
-    let (mut dot, mut na, mut nb) = (0f32, 0f32, 0f32);
-    for (x, y) in a.iter().zip(b) {
-        dot += x * y;
-        na += x * x;
-        nb += y * y;
-    }
-    let norm = (na * nb).sqrt();
-    if norm < 1e-9 {
-        0.0
-    } else {
-        dot / norm
-    }
+    super::cosine_similarity(a, b).unwrap_or(0.0)
 }
 
 /// How sure the library is of a sound's class: 1 for a user correction, else the model's score.

@@ -56,8 +56,13 @@ pub(crate) fn io_err(context: impl Into<String>) -> impl FnOnce(std::io::Error) 
 /// Cosine distance `1 - cos(a, b)`, in `0..=2`; vectors of unequal length or zero norm are as far
 /// apart as can be (`2`), so a damaged embedding never looks like a match.
 pub fn cosine_distance(a: &[f32], b: &[f32]) -> f32 {
+    cosine_similarity(a, b).map_or(2.0, |c| (1.0 - c).clamp(0.0, 2.0))
+}
+
+/// `cos(a, b)`; `None` for vectors of unequal length, empty ones, or a (nearly) zero norm.
+pub(crate) fn cosine_similarity(a: &[f32], b: &[f32]) -> Option<f32> {
     if a.len() != b.len() || a.is_empty() {
-        return 2.0;
+        return None;
     }
     let (mut dot, mut na, mut nb) = (0f32, 0f32, 0f32);
     for (x, y) in a.iter().zip(b) {
@@ -66,10 +71,7 @@ pub fn cosine_distance(a: &[f32], b: &[f32]) -> f32 {
         nb += y * y;
     }
     let norm = (na * nb).sqrt();
-    if norm <= f32::EPSILON {
-        return 2.0;
-    }
-    (1.0 - dot / norm).clamp(0.0, 2.0)
+    (norm > f32::EPSILON).then(|| dot / norm)
 }
 
 #[cfg(test)]
