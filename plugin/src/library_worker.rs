@@ -71,13 +71,11 @@ impl LibraryWorker {
         // The library is read when an editor opens (`Command::Reload`) or a command needs it, not
         // on activation: a host with many instances and no editor open pays nothing for it.
         while !self.stop.load(Ordering::Acquire) {
+            let next = self.commands.recv_timeout(TICK);
+            // Rings of a new activation (which may have raced this command) are taken first.
             self.service_audio();
-            match self.commands.recv_timeout(TICK) {
-                Ok(command) => {
-                    // Rings from an activation that raced this command are taken first.
-                    self.service_audio();
-                    self.handle_contained(command);
-                }
+            match next {
+                Ok(command) => self.handle_contained(command),
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => break,
             }

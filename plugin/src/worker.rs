@@ -144,7 +144,6 @@ fn hit_loop(
             Ok(result) => result,
             Err(payload) => {
                 undelivered += windows.len() as u64;
-                shared.dropped_hits.store(labeler.dropped() + undelivered, Ordering::Relaxed);
                 shared.set_status(Some(format!(
                     "Internal error while labelling hits: {}; {} hit(s) dropped",
                     panic_message(payload.as_ref()),

@@ -174,12 +174,7 @@ pub fn load_child(samples: usize) -> Result<()> {
     use drumsort_core::hits::HitConfig;
     use drumsort_plugin::shared::{Command, Shared};
     use drumsort_plugin::worker::{Activation, Worker};
-    let rss_mb = || -> f64 {
-        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-        let kb =
-            status.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok());
-        kb.unwrap_or(f64::NAN) / 1024.0
-    };
+    let rss_mb = || crate::bench_scan::status_mb("VmRSS:").unwrap_or(f64::NAN);
     let before = rss_mb();
     let start = Instant::now();
     // What the plugin does on the host's first activate() and on opening the editor.

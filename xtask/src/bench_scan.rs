@@ -19,8 +19,13 @@ pub fn remove_index(db: &Path) {
 
 /// Peak resident memory of this process so far, MB (Linux only).
 pub fn peak_rss_mb() -> Option<f64> {
+    status_mb("VmHWM:")
+}
+
+/// A memory figure of this process from /proc/self/status (`VmRSS:`, `VmHWM:`, ...), MB.
+pub fn status_mb(field: &str) -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
     let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb / 1024.0)
 }

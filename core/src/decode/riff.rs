@@ -62,23 +62,14 @@ pub(super) fn lenient_wav(mut src: Box<dyn MediaSource>) -> Option<Box<dyn Media
 /// the chunks leniently: any `fmt ` size, and a zero or oversized data length (streamed or cut-off
 /// files) meaning "to the end".
 fn walk(src: &mut dyn MediaSource, file_len: u64) -> (Option<Vec<u8>>, Option<(u64, u64)>) {
-    let (mut pos, mut fmt, mut data) = (12u64, None::<Vec<u8>>, None::<(u64, u64)>);
-    for _ in 0..MAX_RIFF_CHUNKS {
-        if pos.saturating_add(8) > file_len || (fmt.is_some() && data.is_some()) {
-            break;
-        }
-        let mut hdr = [0u8; 8];
-        if src.seek(SeekFrom::Start(pos)).is_err() || src.read_exact(&mut hdr).is_err() {
-            break;
-        }
-        let len = u64::from(u32::from_le_bytes([hdr[4], hdr[5], hdr[6], hdr[7]]));
-        let body = pos + 8;
-        match &hdr[..4] {
+    let (mut fmt, mut data) = (None::<Vec<u8>>, None::<(u64, u64)>);
+    for_each_chunk(src, file_len, false, |tag, body, len, src| {
+        match &tag {
             b"fmt " if fmt.is_none() => {
                 // A cut-off file may end inside the chunk: take what is there.
                 let mut b = vec![0u8; len.min(64).min(file_len - body) as usize];
                 if src.read_exact(&mut b).is_err() {
-                    break;
+                    return true;
                 }
                 fmt = Some(b);
             }
@@ -87,9 +78,37 @@ fn walk(src: &mut dyn MediaSource, file_len: u64) -> (Option<Vec<u8>>, Option<(u
             }
             _ => {}
         }
+        fmt.is_some() && data.is_some()
+    });
+    (fmt, data)
+}
+
+/// Walks the chunks of a RIFF file (little-endian sizes) or an IFF/AIFF one (big-endian) from
+/// byte 12, calling `visit(tag, body offset, length, src)` with `src` at the chunk's body, until it
+/// returns `true`, the file ends, a read fails or [`MAX_RIFF_CHUNKS`] were seen.
+fn for_each_chunk(
+    src: &mut dyn MediaSource,
+    file_len: u64,
+    big_endian: bool,
+    mut visit: impl FnMut([u8; 4], u64, u64, &mut dyn MediaSource) -> bool,
+) {
+    let mut pos = 12u64;
+    for _ in 0..MAX_RIFF_CHUNKS {
+        if pos.saturating_add(8) > file_len {
+            return;
+        }
+        let mut hdr = [0u8; 8];
+        if src.seek(SeekFrom::Start(pos)).is_err() || src.read_exact(&mut hdr).is_err() {
+            return;
+        }
+        let size = [hdr[4], hdr[5], hdr[6], hdr[7]];
+        let len = u64::from(if big_endian { u32::from_be_bytes(size) } else { u32::from_le_bytes(size) });
+        let body = pos + 8;
+        if visit([hdr[0], hdr[1], hdr[2], hdr[3]], body, len, src) {
+            return;
+        }
         pos = body + len + (len & 1);
     }
-    (fmt, data)
 }
 
 /// Why a WAV's `fmt ` chunk cannot be decoded, when symphonia's reader (0.6) would panic on it
@@ -123,26 +142,20 @@ pub(super) fn impossible_format(mut src: Box<dyn MediaSource>) -> Option<String>
 /// (found by the fuzz smoke test: 16 of 195,669 mutated AIFFs in a 15 s run).
 pub(super) fn impossible_aiff_format(mut src: Box<dyn MediaSource>) -> Option<String> {
     let file_len = src.byte_len()?;
-    let mut pos = 12u64;
-    for _ in 0..MAX_RIFF_CHUNKS {
-        if pos.saturating_add(8) > file_len {
-            return None;
+    let mut comm = None;
+    for_each_chunk(src.as_mut(), file_len, true, |tag, _, _, src| {
+        if &tag != b"COMM" {
+            return false;
         }
-        let mut hdr = [0u8; 8];
-        src.seek(SeekFrom::Start(pos)).ok()?;
-        src.read_exact(&mut hdr).ok()?;
-        let len = u64::from(u32::from_be_bytes([hdr[4], hdr[5], hdr[6], hdr[7]]));
-        if &hdr[..4] == b"COMM" {
-            let mut comm = [0u8; 8];
-            src.read_exact(&mut comm).ok()?;
-            let channels = u16::from_be_bytes([comm[0], comm[1]]);
-            let bits = u16::from_be_bytes([comm[6], comm[7]]);
-            return (u32::from(bits / 8) * u32::from(channels) > u32::from(u16::MAX))
-                .then(|| format!("aiff header claims {channels} channels of {bits}-bit samples"));
-        }
-        pos = pos + 8 + len + (len & 1);
-    }
-    None
+        let mut c = [0u8; 8];
+        comm = src.read_exact(&mut c).ok().map(|()| c);
+        true
+    });
+    let comm = comm?;
+    let channels = u16::from_be_bytes([comm[0], comm[1]]);
+    let bits = u16::from_be_bytes([comm[6], comm[7]]);
+    (u32::from(bits / 8) * u32::from(channels) > u32::from(u16::MAX))
+        .then(|| format!("aiff header claims {channels} channels of {bits}-bit samples"))
 }
 
 /// A rewritten header followed by a byte range of the original source, as one stream.

@@ -124,12 +124,14 @@ pub fn correlation(a: &Fingerprint, b: &Fingerprint, sample_rate: u32) -> Option
     let (x, y) = (filtered(&a.wave[..n]), filtered(&b.wave[..n]));
     let m = n - lag;
     let energy = |s: &[f32]| s.iter().map(|v| f64::from(*v) * f64::from(*v)).sum::<f64>();
+    let xs = &x[lag..m];
+    let ex = energy(xs);
     let mut best = 0f64;
     for shift in 0..=2 * lag {
         // x[i + lag] against y[i + shift], i.e. y moved by (shift - lag) samples.
-        let (xs, ys) = (&x[lag..lag + m - lag], &y[shift..shift + m - lag]);
+        let ys = &y[shift..shift + m - lag];
         let dot: f64 = xs.iter().zip(ys).map(|(p, q)| f64::from(*p) * f64::from(*q)).sum();
-        let norm = (energy(xs) * energy(ys)).sqrt();
+        let norm = (ex * energy(ys)).sqrt();
         if norm > 0.0 {
             best = best.max(dot.abs() / norm);
         }
