@@ -48,6 +48,10 @@ pub struct TrainConfig {
     pub aug_strength: f32,
     /// Seconds of audio after the onset the model sees.
     pub analysis_seconds: f32,
+    /// Validation and the saved checkpoint use an exponential moving average of the weights with
+    /// this decay per step (0 = the raw weights): steadier than the last noisy step.
+    #[serde(default)]
+    pub ema_decay: f64,
 }
 
 impl Default for TrainConfig {
@@ -67,6 +71,7 @@ impl Default for TrainConfig {
             track_prob: 0.25,
             aug_strength: 1.0,
             analysis_seconds: 1.0,
+            ema_decay: 0.995,
         }
     }
 }
@@ -180,6 +185,52 @@ fn stack(feats: &[&Features], n_mels: usize, pad: f32, device: &Device) -> candl
     Tensor::from_vec(data, (feats.len(), frames, n_mels), device)
 }
 
+/// An exponential moving average of a network's variables.
+struct Ema {
+    decay: f64,
+    vars: Vec<(String, candle_core::Var)>,
+    average: Vec<Tensor>,
+}
+
+impl Ema {
+    fn new(varmap: &VarMap, decay: f64) -> candle_core::Result<Self> {
+        let data = varmap.data().lock().map_err(|_| candle_core::Error::Msg("varmap lock poisoned".into()))?;
+        let mut vars: Vec<(String, candle_core::Var)> = data.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        vars.sort_by(|a, b| a.0.cmp(&b.0));
+        let average = vars.iter().map(|(_, v)| v.as_tensor().detach()).collect();
+        Ok(Self { decay, vars, average })
+    }
+
+    /// Folds the current weights in after optimiser step `step` (0-based); early steps use a
+    /// shorter memory so the average does not drag the random initialisation along.
+    fn update(&mut self, step: usize) -> candle_core::Result<()> {
+        let d = self.decay.min((1.0 + step as f64) / (10.0 + step as f64));
+        for ((_, var), avg) in self.vars.iter().zip(&mut self.average) {
+            *avg = ((&*avg * d)? + (var.as_tensor().detach() * (1.0 - d))?)?.detach();
+        }
+        Ok(())
+    }
+
+    /// Runs `f` with the averaged weights in the network, then puts the raw weights back.
+    fn with_average<T>(&self, f: impl FnOnce() -> candle_core::Result<T>) -> candle_core::Result<T> {
+        let raw: Vec<Tensor> =
+            self.vars.iter().map(|(_, v)| v.as_tensor().copy()).collect::<candle_core::Result<_>>()?;
+        for ((_, var), avg) in self.vars.iter().zip(&self.average) {
+            var.set(avg)?;
+        }
+        let out = f();
+        for ((_, var), w) in self.vars.iter().zip(&raw) {
+            var.set(w)?;
+        }
+        out
+    }
+
+    /// The averaged weights by name, for saving.
+    fn snapshot(&self) -> candle_core::Result<HashMap<String, Tensor>> {
+        self.vars.iter().zip(&self.average).map(|((k, _), t)| Ok((k.clone(), t.copy()?))).collect()
+    }
+}
+
 /// Top-1 predictions for precomputed features, batched by length.
 fn predict_top1(net: &DrumNet, feats: &[Features], n_mels: usize, pad: f32) -> candle_core::Result<Vec<DrumClass>> {
     let mut out = vec![DrumClass::Other; feats.len()];
@@ -219,6 +270,8 @@ pub fn train(
     let net = DrumNet::new(&model_cfg, VarBuilder::from_varmap(&varmap, DType::F32, &device))?;
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
     model::reseed_init(&varmap, &mut rng)?;
+    // With decay 0 the "average" is the raw weights after every step.
+    let mut ema = Ema::new(&varmap, cfg.ema_decay.clamp(0.0, 0.9999))?;
     let mut opt = candle_nn::AdamW::new(
         varmap.all_vars(),
         candle_nn::ParamsAdamW { lr: cfg.lr, weight_decay: cfg.weight_decay, ..Default::default() },
@@ -288,11 +341,17 @@ pub fn train(
             let out = net.forward(&xs)?;
             let loss = model::bce_with_logits(&out.logits, &ys, None)?;
             opt.backward_step(&loss)?;
+            ema.update(global)?;
             loss_sum += loss.to_scalar::<f32>()? as f64;
             on_step(global + 1, total_steps);
         }
-        let val_eval = evaluate(&val_truth, &predict_top1(&net, &val_full, mel_cfg.n_mels, model_cfg.pad_value)?);
-        let crop_pred = predict_top1(&net, &val_crop, mel_cfg.n_mels, model_cfg.pad_value)?;
+        let (val_pred, crop_pred) = ema.with_average(|| {
+            Ok((
+                predict_top1(&net, &val_full, mel_cfg.n_mels, model_cfg.pad_value)?,
+                predict_top1(&net, &val_crop, mel_cfg.n_mels, model_cfg.pad_value)?,
+            ))
+        })?;
+        let val_eval = evaluate(&val_truth, &val_pred);
         let crop_top1 =
             crop_pred.iter().zip(&val_truth).filter(|(p, t)| p == t).count() as f64 / val_truth.len().max(1) as f64;
         let report = EpochReport {
@@ -305,13 +364,7 @@ pub fn train(
         };
         on_epoch(&report);
         if best.as_ref().is_none_or(|(b, _)| report.selection_score > b.selection_score) {
-            let snapshot = varmap
-                .data()
-                .lock()
-                .map_err(|_| candle_core::Error::Msg("varmap lock poisoned".into()))?
-                .iter()
-                .map(|(k, v)| Ok((k.clone(), v.as_tensor().copy()?)))
-                .collect::<candle_core::Result<HashMap<_, _>>>()?;
+            let snapshot = ema.snapshot()?;
             best = Some((report.clone(), snapshot));
         }
         history.push(report);
