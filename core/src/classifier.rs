@@ -2,6 +2,7 @@
 //! directory), feature preparation and batched prediction. Used by the CLI, the plugin's worker
 //! and `cargo xtask eval`.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -39,6 +40,23 @@ pub struct Thresholds {
     pub reject_other: f32,
     /// Score at which a drum class counts as present in a multi-hit (kick + hat together).
     pub multi_label: f32,
+    /// Per-class score at which the hit labeller names a drum in a played track, tuned on drum
+    /// tracks made from the validation one-shots (`cargo xtask tune-hits`); a class not listed
+    /// uses `multi_label`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub hits: BTreeMap<DrumClass, f32>,
+}
+
+impl Thresholds {
+    /// `reject_other` and `multi_label` as given, no per-class hit thresholds.
+    pub fn new(reject_other: f32, multi_label: f32) -> Self {
+        Self { reject_other, multi_label, hits: BTreeMap::new() }
+    }
+
+    /// The score at which the hit labeller names `class`.
+    pub fn hit(&self, class: DrumClass) -> f32 {
+        self.hits.get(&class).copied().unwrap_or(self.multi_label)
+    }
 }
 
 /// Everything written next to the weights (`drumsort.json`): how to build the network and its
@@ -81,10 +99,11 @@ pub struct Prediction {
 }
 
 impl Prediction {
-    /// Drum classes present at or above `threshold`, best first (several for simultaneous hits).
-    pub fn drums_present(&self, threshold: f32) -> Vec<(DrumClass, f32)> {
+    /// Drum classes whose score reaches their own `threshold(class)`, best first (several for
+    /// simultaneous hits).
+    pub fn drums_present(&self, threshold: impl Fn(DrumClass) -> f32) -> Vec<(DrumClass, f32)> {
         let mut out: Vec<(DrumClass, f32)> =
-            DrumClass::DRUMS.iter().map(|&c| (c, self.scores[c.index()])).filter(|&(_, s)| s >= threshold).collect();
+            DrumClass::DRUMS.iter().map(|&c| (c, self.scores[c.index()])).filter(|&(c, s)| s >= threshold(c)).collect();
         out.sort_by(|a, b| b.1.total_cmp(&a.1));
         out
     }
@@ -255,7 +274,7 @@ pub(crate) fn untrained(version: &str) -> Classifier {
         model: config,
         features: MelConfig::default(),
         analysis_seconds: 1.0,
-        thresholds: Thresholds { reject_other: 0.3, multi_label: 0.5 },
+        thresholds: Thresholds::new(0.3, 0.5),
         training: serde_json::Value::Null,
         validation: serde_json::Value::Null,
     };

@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use crate::augment::peak;
 use crate::class::DrumClass;
-use crate::classifier::{prepare_features, Classifier, Prediction, Result};
+use crate::classifier::{prepare_features, Classifier, Prediction, Result, Thresholds};
 use crate::onset::{OnsetConfig, OnsetDetector};
 
 /// Shortest lookahead: 20 ms is the shortest crop the model was trained on, with some margin.
@@ -348,9 +348,8 @@ impl HitLabeler {
         self.pre_roll
     }
 
-    /// Classifies windows in one batch: every drum class at or above the model's multi-label
-    /// threshold (the best drum class if none is), and a velocity from each window's peak.
-    pub fn label(&self, classifier: &Classifier, windows: &[HitWindow]) -> Result<Vec<Hit>> {
+    /// The model's scores for windows, in one batch.
+    pub fn predict(&self, classifier: &Classifier, windows: &[HitWindow]) -> Result<Vec<Prediction>> {
         let model_rate = classifier.meta().features.sample_rate;
         let seconds = self.window_seconds();
         let feats: Vec<_> = windows
@@ -360,24 +359,30 @@ impl HitLabeler {
                 prepare_features(classifier.mel(), &audio, seconds)
             })
             .collect();
-        let preds = classifier.predict(&feats)?;
-        let threshold = classifier.meta().thresholds.multi_label;
+        classifier.predict(&feats)
+    }
+
+    /// Classifies windows in one batch: every drum class at or above its hit threshold (the best
+    /// drum class if none is), and a velocity from each window's peak.
+    pub fn label(&self, classifier: &Classifier, windows: &[HitWindow]) -> Result<Vec<Hit>> {
+        let preds = self.predict(classifier, windows)?;
+        let thresholds = &classifier.meta().thresholds;
         Ok(windows
             .iter()
             .zip(&preds)
             .map(|(w, p)| Hit {
                 sample: w.sample,
-                classes: drum_classes(p, threshold),
+                classes: drum_classes(p, thresholds),
                 velocity: self.velocity.velocity(w.peak),
             })
             .collect())
     }
 }
 
-/// The drum classes of a hit: those at or above `threshold`, best first, or else the single best
-/// drum class (an onset is a hit, and `Other` is never a note).
-pub fn drum_classes(p: &Prediction, threshold: f32) -> Vec<(DrumClass, f32)> {
-    let present = p.drums_present(threshold);
+/// The drum classes of a hit: those at or above their hit threshold, best first, or else the
+/// single best drum class (an onset is a hit, and `Other` is never a note).
+pub fn drum_classes(p: &Prediction, thresholds: &Thresholds) -> Vec<(DrumClass, f32)> {
+    let present = p.drums_present(|c| thresholds.hit(c));
     if !present.is_empty() {
         return present;
     }
@@ -392,6 +397,16 @@ const LABEL_BATCH: usize = 64;
 /// cut off under a ringing cymbal (a drum loop) ends in a click, which is not a hit.
 const END_FADE_S: f32 = 0.02;
 
+/// A hit of a track with everything the model said about it (for tuning the hit thresholds).
+#[derive(Clone, Debug)]
+pub struct ScoredHit {
+    /// Absolute sample of the hit.
+    pub sample: u64,
+    /// Peak |x| of the window after the onset.
+    pub peak: f32,
+    pub prediction: Prediction,
+}
+
 /// Labels every hit of a whole track by running the real-time path over it: `samples` (mono at
 /// `sample_rate`) go through a [`HitDetector`] in blocks of `block_size`, and after every block
 /// the [`HitLabeler`] empties the ring, so nothing is dropped. The track's last
@@ -404,6 +419,44 @@ pub fn label_track(
     block_size: usize,
     cfg: &HitConfig,
 ) -> Result<Vec<Hit>> {
+    let mut hits = Vec::new();
+    run_track(samples, sample_rate, block_size, cfg, |labeler, windows| {
+        hits.extend(labeler.label(classifier, windows)?);
+        Ok(())
+    })?;
+    Ok(hits)
+}
+
+/// [`label_track`]'s hits with the model's full scores instead of decided classes.
+pub fn score_track(
+    classifier: &Classifier,
+    samples: &[f32],
+    sample_rate: u32,
+    block_size: usize,
+    cfg: &HitConfig,
+) -> Result<Vec<ScoredHit>> {
+    let mut hits = Vec::new();
+    run_track(samples, sample_rate, block_size, cfg, |labeler, windows| {
+        let preds = labeler.predict(classifier, windows)?;
+        hits.extend(windows.iter().zip(preds).map(|(w, prediction)| ScoredHit {
+            sample: w.sample,
+            peak: w.peak,
+            prediction,
+        }));
+        Ok(())
+    })?;
+    Ok(hits)
+}
+
+/// The offline driver of [`label_track`] and [`score_track`]: hands `on_windows` every batch of
+/// windows, in order.
+fn run_track(
+    samples: &[f32],
+    sample_rate: u32,
+    block_size: usize,
+    cfg: &HitConfig,
+    mut on_windows: impl FnMut(&HitLabeler, &[HitWindow]) -> Result<()>,
+) -> Result<()> {
     let block_size = block_size.max(1);
     // Room for every onset one block can complete, so offline runs never drop.
     let min_gap = ((cfg.onset.min_interval_s * sample_rate as f32) as usize).max(1);
@@ -414,7 +467,6 @@ pub fn label_track(
     let total = samples.len() + detector.latency_samples() + detector.lookahead_samples() + block_size;
     let mut block = vec![0.0f32; block_size];
     let mut windows = Vec::new();
-    let mut hits = Vec::new();
     for start in (0..total).step_by(block_size) {
         let block = &mut block[..block_size.min(total - start)];
         for (i, b) in block.iter_mut().enumerate() {
@@ -428,13 +480,13 @@ pub fn label_track(
         detector.process(block);
         labeler.pop_all(&mut windows);
         if windows.len() >= LABEL_BATCH {
-            hits.extend(labeler.label(classifier, &windows)?);
+            on_windows(&labeler, &windows)?;
             windows.clear();
         }
     }
-    hits.extend(labeler.label(classifier, &windows)?);
+    on_windows(&labeler, &windows)?;
     debug_assert_eq!(labeler.dropped(), 0, "offline labelling must not drop hits");
-    Ok(hits)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -581,10 +633,25 @@ mod tests {
         scores[DrumClass::Other.index()] = 0.9;
         scores[DrumClass::Tom.index()] = 0.2;
         let p = Prediction { class: DrumClass::Other, confidence: 0.9, scores, embedding: vec![] };
-        assert_eq!(drum_classes(&p, 0.5), vec![(DrumClass::Tom, 0.2)]);
+        let flat = Thresholds::new(0.3, 0.5);
+        assert_eq!(drum_classes(&p, &flat), vec![(DrumClass::Tom, 0.2)]);
         scores[DrumClass::Kick.index()] = 0.8;
         scores[DrumClass::ClosedHat.index()] = 0.6;
         let p = Prediction { scores, ..p };
-        assert_eq!(drum_classes(&p, 0.5), vec![(DrumClass::Kick, 0.8), (DrumClass::ClosedHat, 0.6)]);
+        assert_eq!(drum_classes(&p, &flat), vec![(DrumClass::Kick, 0.8), (DrumClass::ClosedHat, 0.6)]);
+        // Per-class hit thresholds: a lower snare threshold names the snare under the kick, a
+        // higher hat threshold drops the hat.
+        scores[DrumClass::Snare.index()] = 0.3;
+        let p = Prediction { scores, ..p };
+        let tuned = Thresholds {
+            hits: [(DrumClass::Snare, 0.25), (DrumClass::ClosedHat, 0.7)].into_iter().collect(),
+            ..flat.clone()
+        };
+        assert_eq!(drum_classes(&p, &tuned), vec![(DrumClass::Kick, 0.8), (DrumClass::Snare, 0.3)]);
+        assert_eq!(tuned.hit(DrumClass::Kick), 0.5, "an unlisted class uses multi_label");
+        let json = serde_json::to_string(&tuned).unwrap();
+        assert!(json.contains(r#""hits":{"snare":0.25,"closed_hat":0.7}"#), "{json}");
+        assert_eq!(serde_json::from_str::<Thresholds>(&json).unwrap(), tuned);
+        assert_eq!(serde_json::from_str::<Thresholds>(r#"{"reject_other":0.3,"multi_label":0.5}"#).unwrap(), flat);
     }
 }

@@ -15,6 +15,9 @@ use drumsort_core::onset::{OnsetConfig, OnsetDetector};
 use drumsort_core::DrumClass;
 use serde::Serialize;
 
+/// A hit matches an annotation within this many seconds by default.
+pub const DEFAULT_TOLERANCE_S: f64 = 0.03;
+
 /// Annotations closer than this are one onset (sounds struck together), seconds.
 const SAME_ONSET_S: f64 = 0.005;
 
@@ -25,7 +28,7 @@ pub struct EvalHitsArgs {
     #[arg(long, default_value = "target/performances")]
     pub data: PathBuf,
     /// A hit matches an annotation within this many milliseconds.
-    #[arg(long, default_value_t = 30.0)]
+    #[arg(long, default_value_t = DEFAULT_TOLERANCE_S * 1000.0)]
     pub tolerance_ms: f64,
     /// Write the figures as JSON here.
     #[arg(long)]
@@ -78,7 +81,7 @@ impl Score {
         Self { tp, fp, fn_, precision, recall, f1 }
     }
 
-    fn add(&mut self, other: &Score) {
+    pub fn add(&mut self, other: &Score) {
         *self = Self::from_counts(self.tp + other.tp, self.fp + other.fp, self.fn_ + other.fn_);
     }
 }
@@ -156,18 +159,7 @@ fn score_track(
     let pairs = match_times(&found_onsets, &truth_onsets, tol);
     let onsets = Score::from_counts(pairs.len(), found_onsets.len() - pairs.len(), truth_onsets.len() - pairs.len());
     let errors = pairs.iter().map(|&(f, t)| found_onsets[f] - truth_onsets[t]).collect();
-    let mut per_class = BTreeMap::new();
-    if classes {
-        for c in DrumClass::DRUMS {
-            let t: Vec<f64> = truth.iter().filter(|a| a.1 == c).map(|a| a.0).collect();
-            let f: Vec<f64> = found.iter().filter(|h| h.1.contains(&c)).map(|h| h.0).collect();
-            if t.is_empty() && f.is_empty() {
-                continue;
-            }
-            let n = match_times(&f, &t, tol).len();
-            per_class.insert(c, Score::from_counts(n, f.len() - n, t.len() - n));
-        }
-    }
+    let per_class = if classes { class_scores(truth, found, tol) } else { BTreeMap::new() };
     let (mut truth_hit, mut found_hit) = (vec![false; truth_onsets.len()], vec![false; found_onsets.len()]);
     for &(f, t) in &pairs {
         found_hit[f] = true;
@@ -181,6 +173,26 @@ fn score_track(
         .collect();
     let extra = found_onsets.iter().zip(&found_hit).filter(|(_, &hit)| !hit).map(|(&f, _)| f).collect();
     TrackResult { name, onsets, errors, per_class, missed, extra }
+}
+
+/// Per drum class, found hits naming it matched to annotations of it within `tol` (classes
+/// neither played nor named are left out).
+pub fn class_scores(
+    truth: &[(f64, DrumClass)],
+    found: &[(f64, Vec<DrumClass>)],
+    tol: f64,
+) -> BTreeMap<DrumClass, Score> {
+    let mut per_class = BTreeMap::new();
+    for c in DrumClass::DRUMS {
+        let t: Vec<f64> = truth.iter().filter(|a| a.1 == c).map(|a| a.0).collect();
+        let f: Vec<f64> = found.iter().filter(|h| h.1.contains(&c)).map(|h| h.0).collect();
+        if t.is_empty() && f.is_empty() {
+            continue;
+        }
+        let n = match_times(&f, &t, tol).len();
+        per_class.insert(c, Score::from_counts(n, f.len() - n, t.len() - n));
+    }
+    per_class
 }
 
 /// The whole track, mono at `rate`, from its first sample.

@@ -210,7 +210,7 @@ fn untrained_model(dir: &PathBuf) -> Result<Classifier> {
         model: config,
         features: drumsort_core::mel::MelConfig::default(),
         analysis_seconds: 1.0,
-        thresholds: Thresholds { reject_other: 0.3, multi_label: 0.5 },
+        thresholds: Thresholds::new(0.3, 0.5),
         training: serde_json::Value::Null,
         validation: serde_json::Value::Null,
     };

@@ -13,6 +13,7 @@ mod fuzz_seeds;
 mod install;
 mod performances;
 mod train;
+mod tune_hits;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -54,6 +55,8 @@ enum Command {
     },
     /// Score the hit path (onsets, classes, timing) on annotated drum tracks.
     EvalHits(eval_hits::EvalHitsArgs),
+    /// Tune the hit labeller's per-class thresholds on tracks played from the val one-shots.
+    TuneHits(tune_hits::TuneHitsArgs),
     /// Run the cargo-fuzz targets for a time budget each; print executions and coverage.
     Fuzz(fuzz::FuzzArgs),
 }
@@ -82,6 +85,7 @@ fn main() -> Result<()> {
         Command::Demo => demo::write_all(std::path::Path::new("assets/demo")),
         Command::MakePerformances(args) => performances::run(args),
         Command::EvalHits(args) => eval_hits::run(args),
+        Command::TuneHits(args) => tune_hits::run(args),
         Command::Fuzz(args) => fuzz::run(args),
     }
 }

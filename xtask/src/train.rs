@@ -155,7 +155,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         model: trained.model.clone(),
         features: mel_cfg,
         analysis_seconds: cfg.analysis_seconds,
-        thresholds: Thresholds { reject_other: 0.0, multi_label: 0.5 },
+        thresholds: Thresholds::new(0.0, 0.5),
         training: serde_json::json!({
             "command": command.trim_end(),
             "config": cfg,
@@ -197,6 +197,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         "reject_other threshold {:.2}\n{full}\n50 ms crops: top-1 {:.4}  macro-F1 {:.4}",
         best.1, crop.top1, crop.macro_f1
     );
+    crate::tune_hits::tune_meta(&weights, &mut meta, &args.val, 12, crate::tune_hits::TUNE_SEED)?;
     meta.validation = serde_json::json!({
         "data": args.val,
         "top1": full.top1,
