@@ -167,3 +167,46 @@ pub fn run(args: TuneHitsArgs) -> Result<()> {
     println!("wrote {}", meta_path.display());
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use drumsort_core::classifier::Prediction;
+
+    fn hit(seconds: f64, scores: &[(DrumClass, f32)]) -> ScoredHit {
+        let mut all = [0.01f32; DrumClass::COUNT];
+        for &(c, s) in scores {
+            all[c.index()] = s;
+        }
+        let sample = (seconds * f64::from(crate::performances::SR)) as u64;
+        let prediction = Prediction { class: DrumClass::Other, confidence: 0.0, scores: all, embedding: vec![] };
+        ScoredHit { sample, peak: 0.5, prediction }
+    }
+
+    #[test]
+    fn quiet_snares_under_hats_get_a_lower_threshold_of_their_own() {
+        // Kicks score high; snares score 0.3 with the hat ringing under them at 0.35, so one
+        // threshold of 0.5 names every snare a hat (the best-class fallback).
+        let mut hits = Vec::new();
+        let mut truth = Vec::new();
+        for i in 0..8 {
+            let t = i as f64;
+            hits.push(hit(t, &[(DrumClass::Kick, 0.9)]));
+            hits.push(hit(t + 0.5, &[(DrumClass::Snare, 0.3), (DrumClass::ClosedHat, 0.35)]));
+            truth.push((t, DrumClass::Kick));
+            truth.push((t + 0.5, DrumClass::Snare));
+        }
+        let tracks = [ScoredTrack { hits, truth }];
+        let flat = Thresholds::new(0.3, 0.5);
+        let before = per_class(&tracks, &flat);
+        assert_eq!(before[&DrumClass::Snare].tp, 0);
+        assert_eq!(before[&DrumClass::ClosedHat].fp, 8);
+
+        let tuned = tune(&tracks, &flat);
+        let after = per_class(&tracks, &tuned);
+        assert!(tuned.hit(DrumClass::Snare) <= 0.3 && tuned.hit(DrumClass::ClosedHat) > 0.35, "{:?}", tuned.hits);
+        assert_eq!(macro_f1(&after), 1.0, "{after:?}");
+        assert_eq!(tuned.hits.len(), DrumClass::DRUMS.len(), "every drum class is written out");
+        assert_eq!(tuned.hit(DrumClass::Kick), 0.5, "a class with nothing to gain keeps multi_label");
+    }
+}
