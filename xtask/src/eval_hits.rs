@@ -117,6 +117,10 @@ struct TrackResult {
     missed: Vec<(f64, Vec<DrumClass>)>,
     /// Onsets found where nothing was annotated.
     extra: Vec<f64>,
+    /// At matched onsets: (played class the labeller did not name, class it named instead) ->
+    /// times. A played class with nothing else named counts under itself.
+    #[serde(skip)]
+    confusions: BTreeMap<(DrumClass, DrumClass), usize>,
 }
 
 fn read_annotations(path: &Path) -> Result<Vec<(f64, DrumClass)>> {
@@ -172,7 +176,22 @@ fn score_track(
         .map(|(&t, _)| (t, truth.iter().filter(|a| (a.0 - t).abs() <= SAME_ONSET_S).map(|a| a.1).collect()))
         .collect();
     let extra = found_onsets.iter().zip(&found_hit).filter(|(_, &hit)| !hit).map(|(&f, _)| f).collect();
-    TrackResult { name, onsets, errors, per_class, missed, extra }
+    let mut confusions = BTreeMap::new();
+    for &(f, t) in pairs.iter().filter(|_| classes) {
+        let played: Vec<DrumClass> =
+            truth.iter().filter(|a| (a.0 - truth_onsets[t]).abs() <= SAME_ONSET_S).map(|a| a.1).collect();
+        let named = &found[f].1;
+        let instead: Vec<DrumClass> = named.iter().copied().filter(|c| !played.contains(c)).collect();
+        for &c in played.iter().filter(|c| !named.contains(c)) {
+            if instead.is_empty() {
+                *confusions.entry((c, c)).or_default() += 1;
+            }
+            for &x in &instead {
+                *confusions.entry((c, x)).or_default() += 1;
+            }
+        }
+    }
+    TrackResult { name, onsets, errors, per_class, missed, extra, confusions }
 }
 
 /// Per drum class, found hits naming it matched to annotations of it within `tol` (classes
@@ -264,6 +283,7 @@ fn report(args: &EvalHitsArgs, classifier: Option<&Classifier>, results: &[Track
     let mut onsets = Score::default();
     let mut per_class: BTreeMap<DrumClass, Score> = BTreeMap::new();
     let mut errors: Vec<f64> = Vec::new();
+    let mut confusions: BTreeMap<(DrumClass, DrumClass), usize> = BTreeMap::new();
     println!("{:<28} {:>6} {:>6} {:>6} {:>6} {:>6}", "track", "P", "R", "F1", "hits", "mean|dt|");
     for r in results {
         onsets.add(&r.onsets);
@@ -271,6 +291,9 @@ fn report(args: &EvalHitsArgs, classifier: Option<&Classifier>, results: &[Track
             per_class.entry(*c).or_default().add(s);
         }
         errors.extend(&r.errors);
+        for (k, n) in &r.confusions {
+            *confusions.entry(*k).or_default() += n;
+        }
         let mean = r.errors.iter().map(|e| e.abs()).sum::<f64>() / r.errors.len().max(1) as f64;
         println!(
             "{:<28} {:>6.3} {:>6.3} {:>6.3} {:>6} {:>6.1}ms",
@@ -308,6 +331,24 @@ fn report(args: &EvalHitsArgs, classifier: Option<&Classifier>, results: &[Track
         println!("\n{:<12} {:>7} {:>7} {:>7} {:>8}", "class", "P", "R", "F1", "support");
         for (c, s) in &per_class {
             println!("{:<12} {:>7.3} {:>7.3} {:>7.3} {:>8}", c.as_str(), s.precision, s.recall, s.f1, s.tp + s.fn_);
+        }
+    }
+    if args.details && !confusions.is_empty() {
+        println!(
+            "\nplayed but not named, at found onsets (what was named instead; \"-\" = only other played classes):"
+        );
+        for c in DrumClass::DRUMS {
+            let mut row: Vec<(DrumClass, usize)> =
+                confusions.iter().filter(|((p, _), _)| *p == c).map(|((_, x), &n)| (*x, n)).collect();
+            if row.is_empty() {
+                continue;
+            }
+            row.sort_by(|a, b| b.1.cmp(&a.1));
+            let cells: Vec<String> = row
+                .iter()
+                .map(|(x, n)| if *x == c { format!("- {n}") } else { format!("{} {n}", x.as_str()) })
+                .collect();
+            println!("{:<12} {}", c.as_str(), cells.join(", "));
         }
     }
     if let Some(path) = &args.json {
