@@ -40,6 +40,54 @@ pub struct TrainArgs {
     /// Share of batches made of track hits (default: the training config's).
     #[arg(long)]
     pub track_prob: Option<f64>,
+    /// Train on about this share of the training files, as whole kits (`source_group` in the
+    /// data's MANIFEST.csv, taken in the order of a hash of their name): a learning curve.
+    #[arg(long, default_value_t = 1.0)]
+    pub kit_fraction: f64,
+}
+
+/// Keeps whole kits (`source_group` in `manifest`) until they hold about `fraction` of the files,
+/// in the order of a hash of the kit's name, so a larger fraction keeps the smaller one's kits.
+fn keep_kits(items: Vec<(PathBuf, DrumClass)>, manifest: &Path, fraction: f64) -> Result<Vec<(PathBuf, DrumClass)>> {
+    use std::collections::HashMap;
+    let text = std::fs::read_to_string(manifest).with_context(|| format!("reading {}", manifest.display()))?;
+    let root = manifest.parent().unwrap_or(Path::new("."));
+    // Columns: split, class, path, ..., source_group, sound_kind, dup_cluster (a free-text
+    // license column may hold commas, so the kit is counted from the end).
+    let kit_of: HashMap<PathBuf, String> = text
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let cols: Vec<&str> = line.split(',').collect();
+            (cols.len() >= 6).then(|| (root.join(cols[2]), cols[cols.len() - 3].to_string()))
+        })
+        .collect();
+    // Kits in hash order, taken until they hold `fraction` of the files.
+    let mut files_per_kit: HashMap<&str, usize> = HashMap::new();
+    for (p, _) in &items {
+        *files_per_kit.entry(kit_of.get(p).map_or("", String::as_str)).or_default() += 1;
+    }
+    let mut kits: Vec<(&str, usize)> = files_per_kit.into_iter().collect();
+    kits.sort_by_key(|(k, _)| crate::hex_sha256(k.as_bytes()));
+    let target = (fraction * items.len() as f64).ceil() as usize;
+    let mut taken = 0;
+    let kept_kits: std::collections::HashSet<&str> = kits
+        .into_iter()
+        .take_while(|&(_, n)| {
+            let more = taken < target;
+            taken += n;
+            more
+        })
+        .map(|(k, _)| k)
+        .collect();
+    let before = items.len();
+    let kept: Vec<_> = items
+        .iter()
+        .filter(|(p, _)| kept_kits.contains(kit_of.get(p).map_or("", String::as_str)))
+        .cloned()
+        .collect();
+    eprintln!("kit fraction {fraction}: kept {} of {before} training files", kept.len());
+    Ok(kept)
 }
 
 /// Annotations less than this apart are one hit struck together.
@@ -70,6 +118,16 @@ fn track_hits(dir: &Path, n: usize, seed: u64, cfg: &TrainConfig) -> Result<Vec<
 /// Decodes a labelled folder, printing what failed.
 pub fn load_folder(dir: &Path, opts: &DecodeOptions) -> Result<(Vec<dataset::Clip>, String)> {
     let items = dataset::list_labelled(dir).with_context(|| format!("listing {}", dir.display()))?;
+    load_items(dir, items, opts)
+}
+
+/// Decodes listed files of the labelled folder `dir`, printing what failed; returns the clips
+/// and the hash of the list.
+fn load_items(
+    dir: &Path,
+    items: Vec<(PathBuf, DrumClass)>,
+    opts: &DecodeOptions,
+) -> Result<(Vec<dataset::Clip>, String)> {
     let t = Instant::now();
     let (clips, failed) = dataset::load(&items, opts);
     eprintln!(
@@ -106,7 +164,13 @@ pub fn run(args: TrainArgs) -> Result<()> {
         max_seconds: cfg.analysis_seconds + 0.1,
         ..DecodeOptions::default()
     };
-    let (train_clips, train_hash) = load_folder(&args.train, &opts)?;
+    let mut train_items =
+        dataset::list_labelled(&args.train).with_context(|| format!("listing {}", args.train.display()))?;
+    if args.kit_fraction < 1.0 {
+        let manifest = args.train.parent().unwrap_or(Path::new(".")).join("MANIFEST.csv");
+        train_items = keep_kits(train_items, &manifest, args.kit_fraction)?;
+    }
+    let (train_clips, train_hash) = load_items(&args.train, train_items, &opts)?;
     let (val_clips, val_hash) = load_folder(&args.val, &opts)?;
     if train_clips.is_empty() || val_clips.is_empty() {
         bail!("need decodable files in both {} and {}", args.train.display(), args.val.display());
