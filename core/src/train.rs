@@ -49,7 +49,8 @@ pub struct TrainConfig {
     /// Seconds of audio after the onset the model sees.
     pub analysis_seconds: f32,
     /// Validation and the saved checkpoint use an exponential moving average of the weights with
-    /// this decay per step (0 = the raw weights): steadier than the last noisy step.
+    /// this decay per step (0 = the raw weights). 0.995 over 60 epochs gave the same validation
+    /// figures as the raw weights over 45, so it is off by default.
     #[serde(default)]
     pub ema_decay: f64,
 }
@@ -71,7 +72,7 @@ impl Default for TrainConfig {
             track_prob: 0.25,
             aug_strength: 1.0,
             analysis_seconds: 1.0,
-            ema_decay: 0.995,
+            ema_decay: 0.0,
         }
     }
 }
@@ -231,6 +232,17 @@ impl Ema {
     }
 }
 
+/// A copy of every variable by name, for saving.
+fn snapshot(varmap: &VarMap) -> candle_core::Result<HashMap<String, Tensor>> {
+    varmap
+        .data()
+        .lock()
+        .map_err(|_| candle_core::Error::Msg("varmap lock poisoned".into()))?
+        .iter()
+        .map(|(k, v)| Ok((k.clone(), v.as_tensor().copy()?)))
+        .collect()
+}
+
 /// Top-1 predictions for precomputed features, batched by length.
 fn predict_top1(net: &DrumNet, feats: &[Features], n_mels: usize, pad: f32) -> candle_core::Result<Vec<DrumClass>> {
     let mut out = vec![DrumClass::Other; feats.len()];
@@ -270,8 +282,7 @@ pub fn train(
     let net = DrumNet::new(&model_cfg, VarBuilder::from_varmap(&varmap, DType::F32, &device))?;
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
     model::reseed_init(&varmap, &mut rng)?;
-    // With decay 0 the "average" is the raw weights after every step.
-    let mut ema = Ema::new(&varmap, cfg.ema_decay.clamp(0.0, 0.9999))?;
+    let mut ema = if cfg.ema_decay > 0.0 { Some(Ema::new(&varmap, cfg.ema_decay.min(0.9999))?) } else { None };
     let mut opt = candle_nn::AdamW::new(
         varmap.all_vars(),
         candle_nn::ParamsAdamW { lr: cfg.lr, weight_decay: cfg.weight_decay, ..Default::default() },
@@ -341,16 +352,22 @@ pub fn train(
             let out = net.forward(&xs)?;
             let loss = model::bce_with_logits(&out.logits, &ys, None)?;
             opt.backward_step(&loss)?;
-            ema.update(global)?;
+            if let Some(ema) = &mut ema {
+                ema.update(global)?;
+            }
             loss_sum += loss.to_scalar::<f32>()? as f64;
             on_step(global + 1, total_steps);
         }
-        let (val_pred, crop_pred) = ema.with_average(|| {
+        let predict = || {
             Ok((
                 predict_top1(&net, &val_full, mel_cfg.n_mels, model_cfg.pad_value)?,
                 predict_top1(&net, &val_crop, mel_cfg.n_mels, model_cfg.pad_value)?,
             ))
-        })?;
+        };
+        let (val_pred, crop_pred) = match &ema {
+            Some(ema) => ema.with_average(predict)?,
+            None => predict()?,
+        };
         let val_eval = evaluate(&val_truth, &val_pred);
         let crop_top1 =
             crop_pred.iter().zip(&val_truth).filter(|(p, t)| p == t).count() as f64 / val_truth.len().max(1) as f64;
@@ -364,7 +381,10 @@ pub fn train(
         };
         on_epoch(&report);
         if best.as_ref().is_none_or(|(b, _)| report.selection_score > b.selection_score) {
-            let snapshot = ema.snapshot()?;
+            let snapshot = match &ema {
+                Some(ema) => ema.snapshot()?,
+                None => snapshot(&varmap)?,
+            };
             best = Some((report.clone(), snapshot));
         }
         history.push(report);
@@ -423,5 +443,12 @@ mod tests {
         }
         let c = run(&TrainConfig { seed: 7, ..tiny() });
         assert_ne!(a.history[0].train_loss, c.history[0].train_loss, "a different seed changes the run");
+        // The moving average changes what is saved, not how the raw weights are trained.
+        let e = run(&TrainConfig { ema_decay: 0.9, ..tiny() });
+        assert_eq!(e.history[1].train_loss, a.history[1].train_loss);
+        let moved = e.tensors.iter().any(|(name, te)| {
+            (te - &a.tensors[name]).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap() > 0.0
+        });
+        assert!(moved, "with ema_decay the saved weights are the average, not the last step");
     }
 }

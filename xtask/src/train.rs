@@ -40,6 +40,10 @@ pub struct TrainArgs {
     /// Share of batches made of track hits (default: the training config's).
     #[arg(long)]
     pub track_prob: Option<f64>,
+    /// Validate and save an exponential moving average of the weights with this decay per step
+    /// (default: the training config's, 0 = off).
+    #[arg(long)]
+    pub ema_decay: Option<f64>,
     /// Train on about this share of the training files, as whole kits (`source_group` in the
     /// data's MANIFEST.csv, taken in the order of a hash of their name): a learning curve.
     #[arg(long, default_value_t = 1.0)]
@@ -81,11 +85,8 @@ fn keep_kits(items: Vec<(PathBuf, DrumClass)>, manifest: &Path, fraction: f64) -
         .map(|(k, _)| k)
         .collect();
     let before = items.len();
-    let kept: Vec<_> = items
-        .iter()
-        .filter(|(p, _)| kept_kits.contains(kit_of.get(p).map_or("", String::as_str)))
-        .cloned()
-        .collect();
+    let kept: Vec<_> =
+        items.iter().filter(|(p, _)| kept_kits.contains(kit_of.get(p).map_or("", String::as_str))).cloned().collect();
     eprintln!("kit fraction {fraction}: kept {} of {before} training files", kept.len());
     Ok(kept)
 }
@@ -153,6 +154,9 @@ pub fn run(args: TrainArgs) -> Result<()> {
     }
     if let Some(n) = args.samples_per_epoch {
         cfg.samples_per_epoch = n;
+    }
+    if let Some(d) = args.ema_decay {
+        cfg.ema_decay = d.clamp(0.0, 0.9999);
     }
     if let Some(p) = args.track_prob {
         cfg.track_prob = p.clamp(0.0, 1.0);
