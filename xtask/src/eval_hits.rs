@@ -343,7 +343,7 @@ fn report(args: &EvalHitsArgs, classifier: Option<&Classifier>, results: &[Track
             if row.is_empty() {
                 continue;
             }
-            row.sort_by(|a, b| b.1.cmp(&a.1));
+            row.sort_by_key(|r| std::cmp::Reverse(r.1));
             let cells: Vec<String> = row
                 .iter()
                 .map(|(x, n)| if *x == c { format!("- {n}") } else { format!("{} {n}", x.as_str()) })
