@@ -230,7 +230,7 @@ impl Classifier {
         }
         let data: Vec<f32> = feats.iter().flat_map(|f| f.data.iter().copied()).collect();
         let xs = Tensor::from_vec(data, (feats.len(), frames, n_mels), &self.device)?;
-        Ok(self.net.forward(&xs)?)
+        Ok(self.net.infer(&xs)?)
     }
 
     fn predict_batch(&self, feats: &[&Features]) -> Result<Vec<Prediction>> {

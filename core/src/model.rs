@@ -58,6 +58,8 @@ impl Default for Config {
 
 /// Channel groups of each conv block's group norm.
 const NORM_GROUPS: usize = 4;
+/// Group norm's epsilon.
+const NORM_EPS: f64 = 1e-5;
 
 /// Conv 3x3 -> group norm -> ReLU -> max-pool (`freq_pool` x `time_pool`).
 ///
@@ -68,6 +70,10 @@ const NORM_GROUPS: usize = 4;
 struct ConvBlock {
     conv: Conv2d,
     norm: GroupNorm,
+    /// The group norm's per-channel scale and shift (the same tensors `norm` holds), for
+    /// [`ConvBlock::infer`].
+    gamma: Tensor,
+    beta: Tensor,
     freq_pool: usize,
     time_pool: usize,
 }
@@ -76,14 +82,47 @@ impl ConvBlock {
     fn new(c_in: usize, c_out: usize, (freq_pool, time_pool): (usize, usize), vb: VarBuilder) -> Result<Self> {
         let cfg = candle_nn::Conv2dConfig { padding: 1, ..Default::default() };
         let conv = conv2d(c_in, c_out, 3, cfg, vb.pp("conv"))?;
-        let norm = group_norm(NORM_GROUPS.min(c_out), c_out, 1e-5, vb.pp("norm"))?;
-        Ok(Self { conv, norm, freq_pool, time_pool })
+        let norm = group_norm(NORM_GROUPS.min(c_out), c_out, NORM_EPS, vb.pp("norm"))?;
+        let gamma = vb.pp("norm").get(c_out, "weight")?;
+        let beta = vb.pp("norm").get(c_out, "bias")?;
+        Ok(Self { conv, norm, gamma, beta, freq_pool, time_pool })
     }
 
     fn forward(&self, xs: &Tensor) -> Result<Tensor> {
         let xs = self.conv.forward(xs)?;
         let xs = self.norm.forward(&xs)?.relu()?;
         xs.max_pool2d((self.freq_pool, self.time_pool))
+    }
+
+    /// The same function as [`ConvBlock::forward`] with fewer passes over the full-resolution
+    /// map, for inference. Group norm is a per-channel affine map once its statistics are known,
+    /// and max-pooling commutes with an increasing one (and with ReLU), so: statistics from two
+    /// sums, pool the raw convolution (the minimum where a channel's scale is negative), then
+    /// scale, shift and ReLU the map that is `freq_pool * time_pool` times smaller.
+    fn infer(&self, xs: &Tensor) -> Result<Tensor> {
+        let x = self.conv.forward(xs)?;
+        let (b, c, h, w) = x.dims4()?;
+        let groups = NORM_GROUPS.min(c);
+        let per_group = c / groups;
+        let n = (per_group * h * w) as f64;
+        let xg = x.reshape((b, groups, per_group * h * w))?;
+        let mean = (xg.sum_keepdim(2)? / n)?;
+        // E[x^2] - E[x]^2, clamped: rounding may take a constant group a hair below zero.
+        let var = ((xg.sqr()?.sum_keepdim(2)? / n)? - mean.sqr()?)?.relu()?;
+        let inv_std = (var + NORM_EPS)?.sqrt()?.recip()?;
+        let per_channel = |t: &Tensor| t.broadcast_as((b, groups, per_group))?.contiguous()?.reshape((b, c));
+        let scale = per_channel(&inv_std)?.broadcast_mul(&self.gamma.unsqueeze(0)?)?;
+        let shift = self.beta.unsqueeze(0)?.broadcast_sub(&(per_channel(&mean)? * &scale)?)?;
+        let pool = (self.freq_pool, self.time_pool);
+        let maxed = x.max_pool2d(pool)?;
+        let pooled = if self.gamma.ge(0f32)?.min_all()?.to_scalar::<u8>()? == 1 {
+            maxed
+        } else {
+            let mined = x.neg()?.max_pool2d(pool)?.neg()?;
+            let positive = self.gamma.ge(0f32)?.reshape((1, c, 1, 1))?.broadcast_as(maxed.shape())?;
+            positive.where_cond(&maxed, &mined)?
+        };
+        pooled.broadcast_mul(&scale.reshape((b, c, 1, 1))?)?.broadcast_add(&shift.reshape((b, c, 1, 1))?)?.relu()
     }
 }
 
@@ -146,9 +185,20 @@ impl DrumNet {
         self.cfg.time_pool.iter().product::<usize>().max(Self::MIN_FRAMES)
     }
 
-    /// `xs`: `[batch, frames, n_mels]` log-mel. Returns logits and embeddings. The same in
-    /// training and inference (no dropout, no batch statistics).
+    /// `xs`: `[batch, frames, n_mels]` log-mel. Returns logits and embeddings. Training uses
+    /// this; there is no dropout and no batch statistics, so it is also the reference for
+    /// [`DrumNet::infer`].
     pub fn forward(&self, xs: &Tensor) -> Result<Output> {
+        self.run(xs, false)
+    }
+
+    /// [`DrumNet::forward`]'s function computed with fewer passes over the conv blocks'
+    /// full-resolution maps (equal up to float rounding): what the classifier runs.
+    pub fn infer(&self, xs: &Tensor) -> Result<Output> {
+        self.run(xs, true)
+    }
+
+    fn run(&self, xs: &Tensor, fast: bool) -> Result<Output> {
         let (b, t, f) = xs.dims3()?;
         if f != self.cfg.n_mels {
             candle_core::bail!("expected {} mel bands, got {f}", self.cfg.n_mels);
@@ -164,7 +214,7 @@ impl DrumNet {
         // [b, t, f] -> [b, 1, f, t]: frequency is the conv "height", time the "width".
         let mut xs = xs.transpose(1, 2)?.unsqueeze(1)?;
         for block in &self.blocks {
-            xs = block.forward(&xs)?;
+            xs = if fast { block.infer(&xs)? } else { block.forward(&xs)? };
         }
         // [b, c, f', t'] -> [b, t', c * f']
         let (b, c, f2, t2) = xs.dims4()?;
@@ -251,6 +301,37 @@ mod tests {
             let norms: Vec<f32> = out.embedding.sqr().unwrap().sum(1).unwrap().to_vec1().unwrap();
             assert!(norms.iter().all(|n| (n - 1.0).abs() < 1e-3), "embedding not unit length: {norms:?}");
         }
+    }
+
+    #[test]
+    fn infer_computes_forward_with_fewer_passes() {
+        let varmap = VarMap::new();
+        let net = net(&varmap);
+        let max_diff =
+            |a: &Tensor, b: &Tensor| -> f32 { (a - b).unwrap().abs().unwrap().max_all().unwrap().to_scalar().unwrap() };
+        let check = |what: &str| {
+            for t in [1, 5, 12, 100] {
+                let xs = Tensor::randn(-6f32, 3.0, (3, t, 64), &Device::Cpu).unwrap();
+                let (a, b) = (net.forward(&xs).unwrap(), net.infer(&xs).unwrap());
+                assert!(max_diff(&a.logits, &b.logits) < 1e-4, "{what}, t={t}: logits differ");
+                assert!(max_diff(&a.embedding, &b.embedding) < 1e-4, "{what}, t={t}: embeddings differ");
+            }
+        };
+        check("fresh norms (scale 1, shift 0)");
+        // Trained norms have scales of both signs: a negative one turns max-pooling into min.
+        let data = varmap.data().lock().unwrap();
+        for (name, var) in data.iter().filter(|(n, _)| n.contains("norm")) {
+            let dims = var.dims().to_vec();
+            let mean = if name.ends_with("weight") { 0.2 } else { 0.0 };
+            var.set(&Tensor::randn(mean, 1.0f32, dims, &Device::Cpu).unwrap()).unwrap();
+        }
+        let gammas = data.iter().filter(|(n, _)| n.ends_with("norm.weight")).map(|(_, v)| v.as_tensor().clone());
+        let negative: f32 = gammas
+            .map(|g| g.lt(0f32).unwrap().to_dtype(DType::F32).unwrap().sum_all().unwrap().to_scalar::<f32>().unwrap())
+            .sum();
+        assert!(negative > 0.0, "the test needs negative scales");
+        drop(data);
+        check("random norms of both signs");
     }
 
     #[test]
