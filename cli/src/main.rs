@@ -245,7 +245,7 @@ fn classify(paths: &[PathBuf], format: Format, hidden: bool, model: Option<PathB
 }
 
 fn main() -> Result<()> {
-    drumsort_core::pin_compute_threads();
+    drumsort_core::pin_compute_threads(drumsort_core::Compute::AcrossBatches);
     let cli = Cli::parse();
     match cli.command {
         Command::Info(i) => info(&i.paths, i.format, i.hidden),

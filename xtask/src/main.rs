@@ -16,6 +16,7 @@ mod train;
 mod tune_hits;
 
 use anyhow::Result;
+use drumsort_core::Compute;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -68,7 +69,9 @@ pub fn hex_sha256(bytes: &[u8]) -> String {
 }
 
 fn main() -> Result<()> {
-    drumsort_core::pin_compute_threads();
+    // Training runs one graph at a time; every other task classifies batches in parallel.
+    let training = std::env::args().nth(1).is_some_and(|a| a == "train");
+    drumsort_core::pin_compute_threads(if training { Compute::InsideOps } else { Compute::AcrossBatches });
     // `bundle` and `bundle-universal` belong to nice-plug-xtask, which parses its own arguments.
     if std::env::args().nth(1).is_some_and(|a| bundle::handles(&a)) {
         return bundle::run_nice_plug_xtask();
