@@ -31,7 +31,9 @@ fn main() {
                 t.elapsed().as_secs_f64() * 1000.0 / (RUNS * BATCH) as f64
             };
             let (forward, infer) = (time(false), time(true));
-            println!("{name:12} {params:7} params  {frames:3} frames: forward {forward:.3}  infer {infer:.3} ms per clip");
+            println!(
+                "{name:12} {params:7} params  {frames:3} frames: forward {forward:.3}  infer {infer:.3} ms per clip"
+            );
         }
     }
 }

@@ -16,8 +16,8 @@ mod train;
 mod tune_hits;
 
 use anyhow::Result;
-use drumsort_core::Compute;
 use clap::{Parser, Subcommand};
+use drumsort_core::Compute;
 
 #[derive(Parser)]
 #[command(name = "cargo xtask", about = "Drumsort developer tasks")]
