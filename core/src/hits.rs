@@ -402,8 +402,6 @@ const END_FADE_S: f32 = 0.02;
 pub struct ScoredHit {
     /// Absolute sample of the hit.
     pub sample: u64,
-    /// Peak |x| of the window after the onset.
-    pub peak: f32,
     pub prediction: Prediction,
 }
 
@@ -438,11 +436,7 @@ pub fn score_track(
     let mut hits = Vec::new();
     run_track(samples, sample_rate, block_size, cfg, |labeler, windows| {
         let preds = labeler.predict(classifier, windows)?;
-        hits.extend(windows.iter().zip(preds).map(|(w, prediction)| ScoredHit {
-            sample: w.sample,
-            peak: w.peak,
-            prediction,
-        }));
+        hits.extend(windows.iter().zip(preds).map(|(w, prediction)| ScoredHit { sample: w.sample, prediction }));
         Ok(())
     })?;
     Ok(hits)

@@ -115,12 +115,12 @@ impl ConvBlock {
         let shift = self.beta.unsqueeze(0)?.broadcast_sub(&(per_channel(&mean)? * &scale)?)?;
         let pool = (self.freq_pool, self.time_pool);
         let maxed = x.max_pool2d(pool)?;
-        let pooled = if self.gamma.ge(0f32)?.min_all()?.to_scalar::<u8>()? == 1 {
+        let positive = self.gamma.ge(0f32)?;
+        let pooled = if positive.min_all()?.to_scalar::<u8>()? == 1 {
             maxed
         } else {
             let mined = x.neg()?.max_pool2d(pool)?.neg()?;
-            let positive = self.gamma.ge(0f32)?.reshape((1, c, 1, 1))?.broadcast_as(maxed.shape())?;
-            positive.where_cond(&maxed, &mined)?
+            positive.reshape((1, c, 1, 1))?.broadcast_as(maxed.shape())?.where_cond(&maxed, &mined)?
         };
         pooled.broadcast_mul(&scale.reshape((b, c, 1, 1))?)?.broadcast_add(&shift.reshape((b, c, 1, 1))?)?.relu()
     }

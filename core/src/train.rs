@@ -195,9 +195,7 @@ struct Ema {
 
 impl Ema {
     fn new(varmap: &VarMap, decay: f64) -> candle_core::Result<Self> {
-        let data = varmap.data().lock().map_err(|_| candle_core::Error::Msg("varmap lock poisoned".into()))?;
-        let mut vars: Vec<(String, candle_core::Var)> = data.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-        vars.sort_by(|a, b| a.0.cmp(&b.0));
+        let vars = vars_by_name(varmap)?;
         let average = vars.iter().map(|(_, v)| v.as_tensor().detach()).collect();
         Ok(Self { decay, vars, average })
     }
@@ -232,15 +230,17 @@ impl Ema {
     }
 }
 
+/// Every variable of `varmap` with its name, in name order.
+fn vars_by_name(varmap: &VarMap) -> candle_core::Result<Vec<(String, candle_core::Var)>> {
+    let data = varmap.data().lock().map_err(|_| candle_core::Error::Msg("varmap lock poisoned".into()))?;
+    let mut vars: Vec<(String, candle_core::Var)> = data.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    vars.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(vars)
+}
+
 /// A copy of every variable by name, for saving.
 fn snapshot(varmap: &VarMap) -> candle_core::Result<HashMap<String, Tensor>> {
-    varmap
-        .data()
-        .lock()
-        .map_err(|_| candle_core::Error::Msg("varmap lock poisoned".into()))?
-        .iter()
-        .map(|(k, v)| Ok((k.clone(), v.as_tensor().copy()?)))
-        .collect()
+    vars_by_name(varmap)?.into_iter().map(|(k, v)| Ok((k, v.as_tensor().copy()?))).collect()
 }
 
 /// Top-1 predictions for precomputed features, batched by length.

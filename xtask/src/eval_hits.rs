@@ -177,7 +177,7 @@ fn score_track(
         .collect();
     let extra = found_onsets.iter().zip(&found_hit).filter(|(_, &hit)| !hit).map(|(&f, _)| f).collect();
     let mut confusions = BTreeMap::new();
-    for &(f, t) in pairs.iter().filter(|_| classes) {
+    for &(f, t) in if classes { &pairs[..] } else { &[] } {
         let played: Vec<DrumClass> =
             truth.iter().filter(|a| (a.0 - truth_onsets[t]).abs() <= SAME_ONSET_S).map(|a| a.1).collect();
         let named = &found[f].1;

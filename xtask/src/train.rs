@@ -66,10 +66,11 @@ fn keep_kits(items: Vec<(PathBuf, DrumClass)>, manifest: &Path, fraction: f64) -
             (cols.len() >= 6).then(|| (root.join(cols[2]), cols[cols.len() - 3].to_string()))
         })
         .collect();
+    let kit = |p: &PathBuf| kit_of.get(p).map_or("", String::as_str);
     // Kits in hash order, taken until they hold `fraction` of the files.
     let mut files_per_kit: HashMap<&str, usize> = HashMap::new();
     for (p, _) in &items {
-        *files_per_kit.entry(kit_of.get(p).map_or("", String::as_str)).or_default() += 1;
+        *files_per_kit.entry(kit(p)).or_default() += 1;
     }
     let mut kits: Vec<(&str, usize)> = files_per_kit.into_iter().collect();
     kits.sort_by_key(|(k, _)| crate::hex_sha256(k.as_bytes()));
@@ -85,8 +86,7 @@ fn keep_kits(items: Vec<(PathBuf, DrumClass)>, manifest: &Path, fraction: f64) -
         .map(|(k, _)| k)
         .collect();
     let before = items.len();
-    let kept: Vec<_> =
-        items.iter().filter(|(p, _)| kept_kits.contains(kit_of.get(p).map_or("", String::as_str))).cloned().collect();
+    let kept: Vec<_> = items.iter().filter(|(p, _)| kept_kits.contains(kit(p))).cloned().collect();
     eprintln!("kit fraction {fraction}: kept {} of {before} training files", kept.len());
     Ok(kept)
 }

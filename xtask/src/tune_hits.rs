@@ -180,7 +180,7 @@ mod tests {
         }
         let sample = (seconds * f64::from(crate::performances::SR)) as u64;
         let prediction = Prediction { class: DrumClass::Other, confidence: 0.0, scores: all, embedding: vec![] };
-        ScoredHit { sample, peak: 0.5, prediction }
+        ScoredHit { sample, prediction }
     }
 
     #[test]
