@@ -201,12 +201,20 @@ pub fn mix(a: &[f32], b: &[f32], gain_b: f32) -> Vec<f32> {
 
 /// Adds the tail of an earlier sound under `a`, as in a played groove where the previous hit is
 /// still ringing when the next one starts: `b` from `offset` samples on, at gain `gain_b`. The
-/// label stays `a`'s; only the new hit counts.
-pub fn bleed(a: &[f32], b: &[f32], offset: usize, gain_b: f32) -> Vec<f32> {
+/// label stays `a`'s; only the new hit counts. Also returns the `context` samples before `a`
+/// starts (`b` up to `offset`, silence before `b`), at the same gain: what was ringing when `a`
+/// was struck, as the hit labeller hears it ([`crate::classifier::prepare_hit_features`]).
+pub fn bleed(a: &[f32], b: &[f32], offset: usize, gain_b: f32, context: usize) -> (Vec<f32>, Vec<f32>) {
     let mut out = a.to_vec();
     out.iter_mut().zip(b.iter().skip(offset)).for_each(|(o, v)| *o += gain_b * v);
-    normalise_peak(&mut out);
-    out
+    let mut before: Vec<f32> = (offset as i64 - context as i64..offset as i64)
+        .map(|i| usize::try_from(i).ok().and_then(|i| b.get(i)).map_or(0.0, |v| gain_b * v))
+        .collect();
+    let p = peak(&out);
+    if p > 1e-6 {
+        out.iter_mut().chain(before.iter_mut()).for_each(|v| *v /= p);
+    }
+    (before, out)
 }
 
 #[cfg(test)]
@@ -263,7 +271,7 @@ mod tests {
     fn bleed_adds_the_earlier_sounds_tail_and_keeps_the_length() {
         let a = vec![0.5f32; 100];
         let b: Vec<f32> = (0..300).map(|i| i as f32 / 300.0).collect();
-        let y = bleed(&a, &b, 200, 0.5);
+        let (before, y) = bleed(&a, &b, 200, 0.5, 250);
         assert_eq!(y.len(), a.len());
         // Before normalising: 0.5 + 0.5 * (200 + i) / 300, largest at the end.
         let raw: Vec<f32> = (0..100).map(|i| 0.5 + 0.5 * (200 + i) as f32 / 300.0).collect();
@@ -271,8 +279,14 @@ mod tests {
         for (got, want) in y.iter().zip(&raw) {
             assert!((got - want / peak).abs() < 1e-6);
         }
+        // The context is b's last 200 samples before a, after 50 of silence, at the same gain.
+        assert_eq!(before.len(), 250);
+        assert!(before[..50].iter().all(|&v| v == 0.0));
+        for (i, got) in before[50..].iter().enumerate() {
+            assert!((got - 0.5 * b[i] / peak).abs() < 1e-6);
+        }
         // A tail shorter than the hit only covers its start.
-        assert_eq!(bleed(&a, &b, 290, 1.0).len(), 100);
+        assert_eq!(bleed(&a, &b, 290, 1.0, 0).1.len(), 100);
     }
 
     #[test]

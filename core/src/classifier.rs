@@ -71,6 +71,11 @@ pub struct ModelMeta {
     pub features: MelConfig,
     /// Length of audio after the onset the model looks at, seconds.
     pub analysis_seconds: f32,
+    /// The model learnt played hits with what was ringing before them taken out
+    /// ([`prepare_hit_features`]), so the hit labeller does the same. Model files written before
+    /// it existed lack it and get the plain features they were trained on.
+    #[serde(default)]
+    pub hit_background_removed: bool,
     pub thresholds: Thresholds,
     /// The exact command, seed, data manifest hash and hyper-parameters that produced the weights.
     pub training: serde_json::Value,
@@ -124,6 +129,43 @@ pub fn prepare_features(mel: &Arc<MelSpectrogram>, samples: &[f32], seconds: f32
     clip.resize(len, 0.0);
     let data = mel.compute(&clip);
     Features { frames: data.len() / mel.config().n_mels, data }
+}
+
+/// How much of the background is taken out of a hit's frames (1 = all of it).
+const BACKGROUND_SCALE: f32 = 1.0;
+/// A band keeps at least this fraction of its energy when the background is taken out, so
+/// a hit never turns into silence where it sounds like what was ringing before it.
+const BACKGROUND_FLOOR: f32 = 0.05;
+
+/// [`prepare_features`] for a hit heard over whatever was still ringing when it was struck (a
+/// cymbal's wash, the tail of the previous drum): `context` is the audio just before `samples`.
+/// The mel energy of the last `n_fft` samples of `context`, at the same gain as the hit, is
+/// subtracted from every frame of the hit (spectral subtraction, each band floored at
+/// [`BACKGROUND_FLOOR`] of itself), so the model hears what the hit added. Silence before a
+/// one-shot subtracts nothing: a one-shot's features are exactly [`prepare_features`]'.
+pub fn prepare_hit_features(mel: &Arc<MelSpectrogram>, context: &[f32], samples: &[f32], seconds: f32) -> Features {
+    let mut feats = prepare_features(mel, samples, seconds);
+    let cfg = mel.config();
+    if context.len() < cfg.n_fft {
+        return feats;
+    }
+    let len = ((seconds * cfg.sample_rate as f32) as usize).max(1);
+    let finite = |x: f32| if x.is_finite() { x } else { 0.0 };
+    let hit_peak = samples[..samples.len().min(len)].iter().fold(0f32, |m, &x| m.max(finite(x).abs()));
+    // The gain `prepare_features` gave the hit (see `normalise_peak`).
+    let gain = if hit_peak > 1e-6 { 1.0 / hit_peak } else { 1.0 };
+    let frame: Vec<f32> = context[context.len() - cfg.n_fft..].iter().map(|&x| finite(x) * gain).collect();
+    let mut background = vec![0f32; cfg.n_mels];
+    mel.frame_into(&frame, &mut mel.make_scratch(), &mut background);
+    let offset = cfg.log_offset;
+    let background: Vec<f32> = background.iter().map(|&l| BACKGROUND_SCALE * (l.exp() - offset).max(0.0)).collect();
+    for row in feats.data.chunks_mut(cfg.n_mels) {
+        for (l, &b) in row.iter_mut().zip(&background) {
+            let e = (l.exp() - offset).max(0.0);
+            *l = ((e - b).max(BACKGROUND_FLOOR * e) + offset).ln();
+        }
+    }
+    feats
 }
 
 /// A loaded model ready to classify. `Send + Sync`: share it behind an `Arc` between workers.
@@ -274,9 +316,62 @@ pub(crate) fn untrained(version: &str) -> Classifier {
         model: config,
         features: MelConfig::default(),
         analysis_seconds: 1.0,
+        hit_background_removed: true,
         thresholds: Thresholds::new(0.3, 0.5),
         training: serde_json::Value::Null,
         validation: serde_json::Value::Null,
     };
     Classifier::from_bytes(&weights, &serde_json::to_string(&meta).unwrap()).unwrap()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+
+    fn mel() -> Arc<MelSpectrogram> {
+        Arc::new(MelSpectrogram::new(&MelConfig::default()))
+    }
+
+    /// Mean squared difference of two feature maps.
+    fn distance(a: &Features, b: &Features) -> f32 {
+        assert_eq!(a.data.len(), b.data.len());
+        a.data.iter().zip(&b.data).map(|(x, y)| (x - y) * (x - y)).sum::<f32>() / a.data.len() as f32
+    }
+
+    #[test]
+    fn silence_or_no_context_leaves_a_hit_as_a_one_shot() {
+        let mel = mel();
+        let hit: Vec<f32> = (0..2400).map(|i| (i as f32 * 0.05).sin() * (-(i as f32) / 800.0).exp()).collect();
+        let plain = prepare_features(&mel, &hit, 0.055);
+        assert_eq!(prepare_hit_features(&mel, &[], &hit, 0.055), plain);
+        assert_eq!(prepare_hit_features(&mel, &[0.3; 100], &hit, 0.055), plain, "shorter than one FFT frame");
+        assert_eq!(prepare_hit_features(&mel, &[0.0; 1323], &hit, 0.055), plain);
+    }
+
+    #[test]
+    fn what_was_ringing_before_the_hit_is_taken_out_of_it() {
+        // A hat-like noise wash rings on; a low tone (a tom) is struck over it. Subtracting the
+        // wash heard before the hit brings the features close to the tom alone.
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        let wash: Vec<f32> = (0..1323 + 2426).map(|_| 0.3 * rng.gen_range(-1.0f32..1.0)).collect();
+        let tom: Vec<f32> =
+            (0..2426).map(|i| (std::f32::consts::TAU * 120.0 * i as f32 / 44_100.0).sin() * 0.9).collect();
+        let (context, under) = wash.split_at(1323);
+        let mixed: Vec<f32> = tom.iter().zip(under).map(|(t, w)| t + w).collect();
+        let mel = mel();
+        let alone = prepare_features(&mel, &tom, 0.055);
+        let plain = prepare_features(&mel, &mixed, 0.055);
+        let cleaned = prepare_hit_features(&mel, context, &mixed, 0.055);
+        assert!(
+            distance(&cleaned, &alone) < 0.3 * distance(&plain, &alone),
+            "cleaned {} vs plain {}",
+            distance(&cleaned, &alone),
+            distance(&plain, &alone)
+        );
+        // The tone's own bands keep their level.
+        let band = |f: &Features, b: usize| f.data.chunks(64).map(|r| r[b]).sum::<f32>();
+        let low = (0..64).max_by(|&a, &b| band(&alone, a).total_cmp(&band(&alone, b))).unwrap();
+        assert!((band(&cleaned, low) - band(&plain, low)).abs() < 0.5);
+    }
 }

@@ -102,25 +102,30 @@ pub fn manifest_hash(root: &Path, items: &[(PathBuf, DrumClass)]) -> String {
 /// decays underneath, a kick and a hat at once, room and bus compression.
 #[derive(Clone, Debug, PartialEq)]
 pub struct HitClip {
+    /// `context` samples of what was sounding before the hit, then the hit from its pre-roll on.
     pub samples: Vec<f32>,
+    pub context: usize,
     pub classes: Vec<DrumClass>,
 }
 
 /// Cuts the hits of an annotated track (`hits`: `(time_s, class)`, any order). Annotations less
 /// than `together_s` after the first of a group are one hit (struck together, humanised apart);
-/// each hit keeps `pre_s` before its first annotation and `len_s` in all. Hits too close to the
-/// end for a whole clip are left out.
+/// each hit keeps `pre_s` before its first annotation and `len_s` in all, after `context_s` of
+/// what came before (silence before the track starts). Hits too close to the end for a whole clip
+/// are left out.
 pub fn hit_clips(
     audio: &[f32],
     sample_rate: u32,
     hits: &[(f64, DrumClass)],
     together_s: f64,
+    context_s: f32,
     pre_s: f32,
     len_s: f32,
 ) -> Vec<HitClip> {
     let mut sorted: Vec<(f64, DrumClass)> = hits.iter().copied().filter(|(t, _)| t.is_finite() && *t >= 0.0).collect();
     sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let (pre, len) = ((pre_s * sample_rate as f32) as usize, (len_s * sample_rate as f32) as usize);
+    let samples = |s: f32| (s * sample_rate as f32) as usize;
+    let (context, pre, len) = (samples(context_s), samples(pre_s), samples(len_s));
     let mut out = Vec::new();
     let mut i = 0;
     while i < sorted.len() {
@@ -133,8 +138,12 @@ pub fn hit_clips(
             i += 1;
         }
         let start = ((first * f64::from(sample_rate)).round() as usize).saturating_sub(pre);
-        if let Some(samples) = audio.get(start..start + len) {
-            out.push(HitClip { samples: samples.to_vec(), classes });
+        if let Some(hit) = audio.get(start..start + len) {
+            let before = &audio[start.saturating_sub(context)..start];
+            let mut samples = vec![0.0; context - before.len()];
+            samples.extend_from_slice(before);
+            samples.extend_from_slice(hit);
+            out.push(HitClip { samples, context, classes });
         }
     }
     out
@@ -154,12 +163,16 @@ mod tests {
             (0.104, DrumClass::ClosedHat),
             (0.95, DrumClass::Snare),
         ];
-        let clips = hit_clips(&audio, 10_000, &hits, 0.015, 0.005, 0.1);
+        let clips = hit_clips(&audio, 10_000, &hits, 0.015, 0.02, 0.005, 0.1);
         assert_eq!(clips.len(), 2, "the snare at 0.95 s has no whole clip left");
         assert_eq!(clips[0].classes, vec![DrumClass::Kick, DrumClass::ClosedHat]);
-        assert_eq!(clips[0].samples.len(), 1000);
-        assert_eq!(clips[0].samples[0], 950.0, "5 ms before the kick at 0.1 s");
+        assert_eq!((clips[0].context, clips[0].samples.len()), (200, 1200));
+        assert_eq!(clips[0].samples[200], 950.0, "5 ms before the kick at 0.1 s");
+        assert_eq!(&clips[0].samples[..200], &audio[750..950], "20 ms of context before that");
         assert_eq!(clips[1].classes, vec![DrumClass::ClosedHat]);
-        assert_eq!(clips[1].samples[0], 4950.0);
+        assert_eq!(clips[1].samples[200], 4950.0);
+        let early = hit_clips(&audio, 10_000, &[(0.01, DrumClass::Kick)], 0.015, 0.02, 0.005, 0.1);
+        assert_eq!(early[0].samples[..150], [0.0; 150], "silence before the track starts");
+        assert_eq!(early[0].samples[150..201], audio[..51]);
     }
 }

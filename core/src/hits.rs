@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use crate::augment::peak;
 use crate::class::DrumClass;
-use crate::classifier::{prepare_features, Classifier, Prediction, Result, Thresholds};
+use crate::classifier::{prepare_hit_features, Classifier, Prediction, Result, Thresholds};
 use crate::onset::{OnsetConfig, OnsetDetector};
 
 /// Shortest lookahead: 20 ms is the shortest crop the model was trained on, with some margin.
@@ -29,6 +29,10 @@ pub const MIN_LOOKAHEAD_S: f32 = 0.02;
 pub const MAX_LOOKAHEAD_S: f32 = 0.1;
 /// Audio kept before the onset in each window, seconds (the decoder's default pre-roll).
 pub const PRE_ROLL_S: f32 = 0.005;
+/// Audio before each window's pre-roll that travels with it, seconds: what was ringing when the
+/// hit was struck, which [`prepare_hit_features`] takes out of the hit. At least one FFT frame of
+/// the model's analysis at any rate.
+pub const CONTEXT_S: f32 = 0.03;
 /// Hits that can wait in the ring for the worker by default: over a second of the densest
 /// playing at 50 ms between hits.
 pub const DEFAULT_CAPACITY: usize = 32;
@@ -69,9 +73,11 @@ struct Header {
 #[derive(Debug)]
 pub struct HitDetector {
     onset: OnsetDetector,
-    /// Window length and the part of it before the onset, samples.
+    /// Window length (context, pre-roll and lookahead) and the part of it before the onset,
+    /// samples.
     window_len: usize,
     pre_roll: usize,
+    context: usize,
     lookahead: usize,
     /// Recent input, indexed by absolute sample modulo its power-of-two length: long enough to
     /// hold a window whose onset was reported [`OnsetDetector::max_delay`] late.
@@ -103,7 +109,8 @@ impl HitDetector {
         let secs = |s: f32| (s * sample_rate as f32).round() as usize;
         let lookahead = secs(cfg.lookahead_s.clamp(MIN_LOOKAHEAD_S, MAX_LOOKAHEAD_S));
         let pre_roll = secs(PRE_ROLL_S);
-        let window_len = pre_roll + lookahead;
+        let context = secs(CONTEXT_S);
+        let window_len = context + pre_roll + lookahead;
         let capacity = cfg.capacity.max(1);
         let history = (window_len + onset.max_delay() + onset.hop() + 64).next_power_of_two();
         let (headers, headers_in) = rtrb::RingBuffer::new(capacity);
@@ -113,6 +120,7 @@ impl HitDetector {
             onset,
             window_len,
             pre_roll,
+            context,
             lookahead,
             audio: vec![0.0; history],
             written: 0,
@@ -130,6 +138,7 @@ impl HitDetector {
             sample_rate,
             window_len,
             pre_roll,
+            context,
             dropped,
             velocity: VelocityCurve::default(),
         };
@@ -171,12 +180,10 @@ impl HitDetector {
 
     /// Copies the window of the onset at `sample` out of the audio ring and pushes it.
     fn send(&mut self, sample: u64, strength: f32) {
-        let start = sample as i64 - self.pre_roll as i64;
+        let before = (self.context + self.pre_roll) as i64;
+        let start = sample as i64 - before;
         let oldest = self.written.saturating_sub(self.audio.len() as u64) as i64;
-        if start + (self.pre_roll as i64) < oldest
-            || self.headers.slots() == 0
-            || self.samples_out.slots() < self.window_len
-        {
+        if start + before < oldest || self.headers.slots() == 0 || self.samples_out.slots() < self.window_len {
             self.dropped.fetch_add(1, Ordering::Relaxed);
             return;
         }
@@ -186,7 +193,7 @@ impl HitDetector {
             // Before the first sample (or already overwritten): silence.
             *s = if at < oldest.max(0) { 0.0 } else { self.audio[at as usize & mask] };
         }
-        let peak = peak(&self.staging[self.pre_roll..]);
+        let peak = peak(&self.staging[self.context + self.pre_roll..]);
         // Samples first, header second: a header the worker sees always has its audio in place.
         if self.samples_out.push_entire_slice(&self.staging).is_err()
             || self.headers.push(Header { sample, peak, strength }).is_err()
@@ -273,7 +280,8 @@ pub struct HitWindow {
     pub peak: f32,
     /// The onset detector's strength of the onset.
     pub strength: f32,
-    /// [`PRE_ROLL_S`] before the onset, then the lookahead, at the detector's sample rate.
+    /// [`CONTEXT_S`], then [`PRE_ROLL_S`] before the onset, then the lookahead, at the
+    /// detector's sample rate.
     pub samples: Vec<f32>,
 }
 
@@ -306,6 +314,7 @@ pub struct HitLabeler {
     sample_rate: u32,
     window_len: usize,
     pre_roll: usize,
+    context: usize,
     dropped: Arc<AtomicU64>,
     /// Maps peak level to velocity; change it any time.
     pub velocity: VelocityCurve,
@@ -338,12 +347,18 @@ impl HitLabeler {
         self.sample_rate
     }
 
-    /// Window length in seconds, what the model hears of each hit.
+    /// Window length in seconds, what the model hears of each hit (the pre-roll and the
+    /// lookahead; the context before them only tells it what was already ringing).
     pub fn window_seconds(&self) -> f32 {
-        self.window_len as f32 / self.sample_rate as f32
+        (self.window_len - self.context) as f32 / self.sample_rate as f32
     }
 
-    /// Samples in each window before the onset.
+    /// Samples in each window before the pre-roll: [`CONTEXT_S`].
+    pub fn context(&self) -> usize {
+        self.context
+    }
+
+    /// Samples in each window between the context and the onset.
     pub fn pre_roll(&self) -> usize {
         self.pre_roll
     }
@@ -356,7 +371,10 @@ impl HitLabeler {
             .iter()
             .map(|w| {
                 let audio = crate::resample::resample(&w.samples, self.sample_rate, model_rate);
-                prepare_features(classifier.mel(), &audio, seconds)
+                let context = (self.context as u64 * u64::from(model_rate) / u64::from(self.sample_rate)) as usize;
+                let (context, hit) = audio.split_at(context.min(audio.len()));
+                let context = if classifier.meta().hit_background_removed { context } else { &[] };
+                prepare_hit_features(classifier.mel(), context, hit, seconds)
             })
             .collect();
         classifier.predict(&feats)
@@ -546,8 +564,8 @@ mod tests {
         lab.pop_all(&mut windows);
         assert_eq!(windows.len(), truth.len());
         for w in &windows {
-            assert_eq!(w.samples.len(), lab.pre_roll() + det.lookahead_samples());
-            let start = w.sample as usize - lab.pre_roll();
+            assert_eq!(w.samples.len(), lab.context() + lab.pre_roll() + det.lookahead_samples());
+            let start = w.sample as usize - lab.pre_roll() - lab.context();
             assert_eq!(&w.samples[..], &x[start..start + w.samples.len()]);
             assert_eq!(w.peak, peak(&x[w.sample as usize..start + w.samples.len()]));
         }

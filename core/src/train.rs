@@ -14,8 +14,9 @@ use rayon::prelude::*;
 
 use crate::augment;
 use crate::class::DrumClass;
-use crate::classifier::{equal_length_batches, prepare_features, Features};
+use crate::classifier::{equal_length_batches, prepare_features, prepare_hit_features, Features};
 use crate::dataset::{Clip, HitClip};
+use crate::hits::CONTEXT_S;
 use crate::mel::{MelConfig, MelSpectrogram};
 use crate::metrics::{evaluate, Evaluation};
 use crate::model::{self, DrumNet};
@@ -130,6 +131,8 @@ fn make_example(
     let mut target = [0f32; DrumClass::COUNT];
     target[clip.class.index()] = 1.0;
     let mut audio = augment::random_chain(&clip.samples, sr, cfg.aug_strength, rng);
+    // Silence before a one-shot, unless an earlier drum rings into it.
+    let mut context = Vec::new();
     if clip.class.is_drum() && rng.gen_bool(cfg.mix_prob) {
         let others: Vec<DrumClass> =
             DrumClass::DRUMS.iter().copied().filter(|&c| c != clip.class && !by_class[c.index()].is_empty()).collect();
@@ -146,14 +149,15 @@ fn make_example(
             let j = *by_class[class.index()].choose(rng).unwrap_or(&idx);
             let b = augment::random_chain(&clips[j].samples, sr, cfg.aug_strength * 0.5, rng);
             let offset = (rng.gen_range(0.04f32..0.4) * sr) as usize;
-            audio = augment::bleed(&audio, &b, offset, 10f32.powf(rng.gen_range(-18f32..0.0) / 20.0));
+            let gain = 10f32.powf(rng.gen_range(-18f32..0.0) / 20.0);
+            (context, audio) = augment::bleed(&audio, &b, offset, gain, (CONTEXT_S * sr) as usize);
         }
     }
     let seconds = match crop {
         Some(n) => n as f32 / sr,
         None => cfg.analysis_seconds,
     };
-    (prepare_features(mel, &audio, seconds), target)
+    (prepare_hit_features(mel, &context, &audio, seconds), target)
 }
 
 /// One augmented hit from a played track, cut to `len` samples after its start.
@@ -169,9 +173,11 @@ fn make_track_example(
     for c in &hit.classes {
         target[c.index()] = 1.0;
     }
-    // Half strength: the track already has its room, compression and noise.
+    // Half strength: the track already has its room, compression and noise. The chain runs over
+    // the context too, so both keep their levels; its time shifts move the onset by a few ms.
     let audio = augment::random_chain(&hit.samples, sr, cfg.aug_strength * 0.5, rng);
-    (prepare_features(mel, &audio, len as f32 / sr), target)
+    let (context, audio) = audio.split_at(hit.context.min(audio.len()));
+    (prepare_hit_features(mel, context, audio, len as f32 / sr), target)
 }
 
 /// Stacks features into `[b, frames, n_mels]`, padding with `pad` to the longest.
@@ -428,7 +434,11 @@ mod tests {
         let data = clips();
         let hits: Vec<HitClip> = data
             .iter()
-            .map(|c| HitClip { samples: c.samples[..4410.min(c.samples.len())].to_vec(), classes: vec![c.class] })
+            .map(|c| HitClip {
+                samples: c.samples[..4410.min(c.samples.len())].to_vec(),
+                context: 1323,
+                classes: vec![c.class],
+            })
             .collect();
         let run =
             |cfg: &TrainConfig| train(cfg, &MelConfig::default(), &data, &hits, &data, |_, _| {}, |_| {}).unwrap();

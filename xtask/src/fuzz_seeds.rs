@@ -210,6 +210,7 @@ fn untrained_model(dir: &PathBuf) -> Result<Classifier> {
         model: config,
         features: drumsort_core::mel::MelConfig::default(),
         analysis_seconds: 1.0,
+        hit_background_removed: true,
         thresholds: Thresholds::new(0.3, 0.5),
         training: serde_json::Value::Null,
         validation: serde_json::Value::Null,

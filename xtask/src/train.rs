@@ -9,7 +9,7 @@ use anyhow::{bail, Context, Result};
 use drumsort_core::classifier::{ModelMeta, Thresholds, META_FILE, WEIGHTS_FILE};
 use drumsort_core::dataset;
 use drumsort_core::decode::DecodeOptions;
-use drumsort_core::hits::PRE_ROLL_S;
+use drumsort_core::hits::{CONTEXT_S, PRE_ROLL_S};
 use drumsort_core::mel::MelConfig;
 use drumsort_core::train::{train, TrainConfig};
 use drumsort_core::DrumClass;
@@ -104,7 +104,15 @@ fn track_hits(dir: &Path, n: usize, seed: u64, cfg: &TrainConfig) -> Result<Vec<
     let t = Instant::now();
     let len_s = cfg.crop_ms.1 / 1000.0 + 0.01;
     crate::performances::for_each_track(dir, n, seed, |_, audio, annotations| {
-        hits.extend(dataset::hit_clips(audio, crate::performances::SR, annotations, TOGETHER_S, PRE_ROLL_S, len_s));
+        hits.extend(dataset::hit_clips(
+            audio,
+            crate::performances::SR,
+            annotations,
+            TOGETHER_S,
+            CONTEXT_S,
+            PRE_ROLL_S,
+            len_s,
+        ));
         Ok(())
     })?;
     eprintln!(
@@ -223,6 +231,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         model: trained.model.clone(),
         features: mel_cfg,
         analysis_seconds: cfg.analysis_seconds,
+        hit_background_removed: true,
         thresholds: Thresholds::new(0.0, 0.5),
         training: serde_json::json!({
             "command": command.trim_end(),

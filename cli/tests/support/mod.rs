@@ -51,6 +51,7 @@ pub fn model_dir() -> &'static Path {
             model: config.clone(),
             features: drumsort_core::mel::MelConfig::default(),
             analysis_seconds: 1.0,
+            hit_background_removed: true,
             thresholds: Thresholds::new(0.3, 0.5),
             training: Value::Null,
             validation: Value::Null,
