@@ -84,7 +84,7 @@ pub struct ModelMeta {
 }
 
 /// A clip's model input: `frames * n_mels` log-mel values, time-major.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Features {
     pub frames: usize,
     pub data: Vec<f32>,
@@ -333,12 +333,6 @@ mod tests {
         Arc::new(MelSpectrogram::new(&MelConfig::default()))
     }
 
-    /// Mean squared difference of two feature maps.
-    fn distance(a: &Features, b: &Features) -> f32 {
-        assert_eq!(a.data.len(), b.data.len());
-        a.data.iter().zip(&b.data).map(|(x, y)| (x - y) * (x - y)).sum::<f32>() / a.data.len() as f32
-    }
-
     #[test]
     fn silence_or_no_context_leaves_a_hit_as_a_one_shot() {
         let mel = mel();
@@ -351,8 +345,10 @@ mod tests {
 
     #[test]
     fn what_was_ringing_before_the_hit_is_taken_out_of_it() {
-        // A hat-like noise wash rings on; a low tone (a tom) is struck over it. Subtracting the
-        // wash heard before the hit brings the features close to the tom alone.
+        // A hat-like noise wash rings on; a low tone (a tom) is struck over it. With the wash heard
+        // before the hit taken out, the bands only the wash fills drop towards the floor (3 in ln
+        // units, 13 dB; less where the noise of one frame exceeds the context's) while the tom's
+        // band keeps its level.
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
         let wash: Vec<f32> = (0..1323 + 2426).map(|_| 0.3 * rng.gen_range(-1.0f32..1.0)).collect();
         let tom: Vec<f32> =
@@ -363,15 +359,12 @@ mod tests {
         let alone = prepare_features(&mel, &tom, 0.055);
         let plain = prepare_features(&mel, &mixed, 0.055);
         let cleaned = prepare_hit_features(&mel, context, &mixed, 0.055);
-        assert!(
-            distance(&cleaned, &alone) < 0.3 * distance(&plain, &alone),
-            "cleaned {} vs plain {}",
-            distance(&cleaned, &alone),
-            distance(&plain, &alone)
-        );
-        // The tone's own bands keep their level.
-        let band = |f: &Features, b: usize| f.data.chunks(64).map(|r| r[b]).sum::<f32>();
-        let low = (0..64).max_by(|&a, &b| band(&alone, a).total_cmp(&band(&alone, b))).unwrap();
-        assert!((band(&cleaned, low) - band(&plain, low)).abs() < 0.5);
+        // Mean log energy of band `b` over the frames.
+        let band = |f: &Features, b: usize| f.data.chunks(64).map(|r| r[b]).sum::<f32>() / f.frames as f32;
+        let tom_band = (0..64).max_by(|&a, &b| band(&alone, a).total_cmp(&band(&alone, b))).unwrap();
+        assert!((band(&cleaned, tom_band) - band(&plain, tom_band)).abs() < 0.3, "the tom's band keeps its level");
+        let drops: Vec<f32> = (40..64).map(|b| band(&plain, b) - band(&cleaned, b)).collect();
+        let mean = drops.iter().sum::<f32>() / drops.len() as f32;
+        assert!(mean > 1.8 && drops.iter().all(|&d| d > 0.7), "the wash drops by {drops:?}");
     }
 }
