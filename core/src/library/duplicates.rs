@@ -35,8 +35,11 @@ pub const NEAR_FINGERPRINT: f32 = 0.35;
 /// padded) correlate above 0.9.
 pub const MIN_CORRELATION: f32 = 0.8;
 
-/// Largest embedding cosine distance for a pair to be checked at all.
-pub const NEAR_EMBEDDING: f32 = 0.15;
+/// Largest embedding cosine distance for a pair to be checked at all: a cheap pre-filter, the
+/// fingerprint and the correlation decide. It needs a margin because the embedding moves with each
+/// model: with `drumsort-c9ebb6d40b2f` a 22.05 kHz copy of the demo snare (everything above 11 kHz
+/// gone) measures 0.150 from the original, 0.15 was the old limit.
+pub const NEAR_EMBEDDING: f32 = 0.25;
 
 /// Candidates checked per sound, nearest first: bounds the decoding work on a library full of
 /// similar sounds.
