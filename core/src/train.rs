@@ -54,6 +54,11 @@ pub struct TrainConfig {
     /// figures as the raw weights over 45, so it is off by default.
     #[serde(default)]
     pub ema_decay: f64,
+    /// Track hits and bled one-shots are heard with what was ringing before them taken out
+    /// ([`prepare_hit_features`]), as the hit labeller does with such a model. Off reproduces the
+    /// models trained before it existed (their configs lack the field).
+    #[serde(default)]
+    pub background_removal: bool,
 }
 
 impl Default for TrainConfig {
@@ -74,6 +79,7 @@ impl Default for TrainConfig {
             aug_strength: 1.0,
             analysis_seconds: 1.0,
             ema_decay: 0.0,
+            background_removal: true,
         }
     }
 }
@@ -157,6 +163,9 @@ fn make_example(
         Some(n) => n as f32 / sr,
         None => cfg.analysis_seconds,
     };
+    if !cfg.background_removal {
+        context.clear();
+    }
     (prepare_hit_features(mel, &context, &audio, seconds), target)
 }
 
@@ -177,6 +186,7 @@ fn make_track_example(
     // the context too, so both keep their levels; its time shifts move the onset by a few ms.
     let audio = augment::random_chain(&hit.samples, sr, cfg.aug_strength * 0.5, rng);
     let (context, audio) = audio.split_at(hit.context.min(audio.len()));
+    let context = if cfg.background_removal { context } else { &[] };
     (prepare_hit_features(mel, context, audio, len as f32 / sr), target)
 }
 

@@ -44,6 +44,10 @@ pub struct TrainArgs {
     /// (default: the training config's, 0 = off).
     #[arg(long)]
     pub ema_decay: Option<f64>,
+    /// Train without taking what was ringing before a hit out of it (the recipe of the models
+    /// before `drumsort-c9ebb6d40b2f`): an ablation.
+    #[arg(long)]
+    pub no_background_removal: bool,
     /// Train on about this share of the training files, as whole kits (`source_group` in the
     /// data's MANIFEST.csv, taken in the order of a hash of their name): a learning curve.
     #[arg(long, default_value_t = 1.0)]
@@ -109,7 +113,7 @@ fn track_hits(dir: &Path, n: usize, seed: u64, cfg: &TrainConfig) -> Result<Vec<
             crate::performances::SR,
             annotations,
             TOGETHER_S,
-            CONTEXT_S,
+            if cfg.background_removal { CONTEXT_S } else { 0.0 },
             PRE_ROLL_S,
             len_s,
         ));
@@ -166,6 +170,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
     if let Some(d) = args.ema_decay {
         cfg.ema_decay = d.clamp(0.0, 0.9999);
     }
+    cfg.background_removal = !args.no_background_removal;
     if let Some(p) = args.track_prob {
         cfg.track_prob = p.clamp(0.0, 1.0);
     }
@@ -231,7 +236,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         model: trained.model.clone(),
         features: mel_cfg,
         analysis_seconds: cfg.analysis_seconds,
-        hit_background_removed: true,
+        hit_background_removed: cfg.background_removal,
         thresholds: Thresholds::new(0.0, 0.5),
         training: serde_json::json!({
             "command": command.trim_end(),
