@@ -440,6 +440,28 @@ mod tests {
     }
 
     #[test]
+    fn track_hits_are_heard_without_what_rang_before_them_only_with_background_removal() {
+        let mel = Arc::new(MelSpectrogram::new(&MelConfig::default()));
+        let snare = Demo::Snare.render(44_100, 1);
+        let hat = Demo::OpenHat.render(44_100, 1);
+        let hit = |context: &[f32]| {
+            let mut samples = context.to_vec();
+            samples.extend_from_slice(&snare[..4410]);
+            HitClip { samples, context: context.len(), classes: vec![DrumClass::Snare] }
+        };
+        // The wash below the snare's peak, so both clips reach the model at the same gain.
+        let wash: Vec<f32> = hat[2000..3323].iter().map(|v| 0.3 * v).collect();
+        let (quiet, ringing) = (hit(&[0.0; 1323]), hit(&wash));
+        let example = |clip: &HitClip, background_removal: bool| {
+            let cfg = TrainConfig { background_removal, aug_strength: 0.0, ..TrainConfig::default() };
+            make_track_example(clip, 2425, &cfg, &mel, &mut ChaCha8Rng::seed_from_u64(5)).0
+        };
+        assert_eq!(example(&quiet, false), example(&ringing, false), "off: the context is ignored");
+        assert_ne!(example(&quiet, true), example(&ringing, true), "on: the hat's wash is taken out");
+        assert_eq!(example(&quiet, true), example(&quiet, false), "silence before a hit takes nothing out");
+    }
+
+    #[test]
     fn same_seed_gives_identical_weights_and_history() {
         let data = clips();
         let hits: Vec<HitClip> = data
