@@ -131,8 +131,6 @@ pub fn prepare_features(mel: &Arc<MelSpectrogram>, samples: &[f32], seconds: f32
     Features { frames: data.len() / mel.config().n_mels, data }
 }
 
-/// How much of the background is taken out of a hit's frames (1 = all of it).
-const BACKGROUND_SCALE: f32 = 1.0;
 /// A band keeps at least this fraction of its energy when the background is taken out, so
 /// a hit never turns into silence where it sounds like what was ringing before it.
 const BACKGROUND_FLOOR: f32 = 0.05;
@@ -158,7 +156,7 @@ pub fn prepare_hit_features(mel: &Arc<MelSpectrogram>, context: &[f32], samples:
     let mut background = vec![0f32; cfg.n_mels];
     mel.frame_into(&frame, &mut mel.make_scratch(), &mut background);
     let offset = cfg.log_offset;
-    let background: Vec<f32> = background.iter().map(|&l| BACKGROUND_SCALE * (l.exp() - offset).max(0.0)).collect();
+    let background: Vec<f32> = background.iter().map(|&l| (l.exp() - offset).max(0.0)).collect();
     for row in feats.data.chunks_mut(cfg.n_mels) {
         for (l, &b) in row.iter_mut().zip(&background) {
             let e = (l.exp() - offset).max(0.0);
