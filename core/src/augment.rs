@@ -116,11 +116,15 @@ pub fn peak(x: &[f32]) -> f32 {
 }
 
 /// Scales `x` so its peak is 1 (no-op for silence). The model's input normalisation: level is
-/// reported separately (velocity, loudness), never learned as a class cue.
-pub fn normalise_peak(x: &mut [f32]) {
+/// reported separately (velocity, loudness), never learned as a class cue. Returns the gain it
+/// applied (1 for silence).
+pub fn normalise_peak(x: &mut [f32]) -> f32 {
     let p = peak(x);
     if p > 1e-6 {
         x.iter_mut().for_each(|v| *v /= p);
+        1.0 / p
+    } else {
+        1.0
     }
 }
 

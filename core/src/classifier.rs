@@ -119,16 +119,25 @@ impl Prediction {
 /// Training and inference both come through here, so a clip always reaches the network with the
 /// same length and padding, whatever it is batched with.
 pub fn prepare_features(mel: &Arc<MelSpectrogram>, samples: &[f32], seconds: f32) -> Features {
+    features_and_gain(mel, samples, seconds).0
+}
+
+/// [`prepare_features`] and the gain its peak normalisation applied.
+fn features_and_gain(mel: &Arc<MelSpectrogram>, samples: &[f32], seconds: f32) -> (Features, f32) {
     let len = ((seconds * mel.config().sample_rate as f32) as usize).max(1);
     let mut clip = samples[..samples.len().min(len)].to_vec();
-    // NaN or an infinity would make the peak, and so every sample, NaN (found by fuzzing).
-    for x in clip.iter_mut().filter(|x| !x.is_finite()) {
-        *x = 0.0;
-    }
-    crate::augment::normalise_peak(&mut clip);
+    zero_non_finite(&mut clip);
+    let gain = crate::augment::normalise_peak(&mut clip);
     clip.resize(len, 0.0);
     let data = mel.compute(&clip);
-    Features { frames: data.len() / mel.config().n_mels, data }
+    (Features { frames: data.len() / mel.config().n_mels, data }, gain)
+}
+
+/// NaN or an infinity would make the peak, and so every sample, NaN (found by fuzzing).
+fn zero_non_finite(x: &mut [f32]) {
+    for v in x.iter_mut().filter(|v| !v.is_finite()) {
+        *v = 0.0;
+    }
 }
 
 /// A band keeps at least this fraction of its energy when the background is taken out, so
@@ -142,17 +151,14 @@ const BACKGROUND_FLOOR: f32 = 0.05;
 /// [`BACKGROUND_FLOOR`] of itself), so the model hears what the hit added. Silence before a
 /// one-shot subtracts nothing: a one-shot's features are exactly [`prepare_features`]'.
 pub fn prepare_hit_features(mel: &Arc<MelSpectrogram>, context: &[f32], samples: &[f32], seconds: f32) -> Features {
-    let mut feats = prepare_features(mel, samples, seconds);
+    let (mut feats, gain) = features_and_gain(mel, samples, seconds);
     let cfg = mel.config();
     if context.len() < cfg.n_fft {
         return feats;
     }
-    let len = ((seconds * cfg.sample_rate as f32) as usize).max(1);
-    let finite = |x: f32| if x.is_finite() { x } else { 0.0 };
-    let hit_peak = samples[..samples.len().min(len)].iter().fold(0f32, |m, &x| m.max(finite(x).abs()));
-    // The gain `prepare_features` gave the hit (see `normalise_peak`).
-    let gain = if hit_peak > 1e-6 { 1.0 / hit_peak } else { 1.0 };
-    let frame: Vec<f32> = context[context.len() - cfg.n_fft..].iter().map(|&x| finite(x) * gain).collect();
+    let mut frame = context[context.len() - cfg.n_fft..].to_vec();
+    zero_non_finite(&mut frame);
+    frame.iter_mut().for_each(|x| *x *= gain);
     let mut background = vec![0f32; cfg.n_mels];
     mel.frame_into(&frame, &mut mel.make_scratch(), &mut background);
     let offset = cfg.log_offset;

@@ -77,8 +77,7 @@ pub struct HitDetector {
     /// Window length (context, pre-roll and lookahead) and the part of it before the onset,
     /// samples.
     window_len: usize,
-    pre_roll: usize,
-    context: usize,
+    before_onset: usize,
     lookahead: usize,
     /// Recent input, indexed by absolute sample modulo its power-of-two length: long enough to
     /// hold a window whose onset was reported [`OnsetDetector::max_delay`] late.
@@ -120,8 +119,7 @@ impl HitDetector {
         let detector = Self {
             onset,
             window_len,
-            pre_roll,
-            context,
+            before_onset: context + pre_roll,
             lookahead,
             audio: vec![0.0; history],
             written: 0,
@@ -181,7 +179,7 @@ impl HitDetector {
 
     /// Copies the window of the onset at `sample` out of the audio ring and pushes it.
     fn send(&mut self, sample: u64, strength: f32) {
-        let before = (self.context + self.pre_roll) as i64;
+        let before = self.before_onset as i64;
         let start = sample as i64 - before;
         let oldest = self.written.saturating_sub(self.audio.len() as u64) as i64;
         if start + before < oldest || self.headers.slots() == 0 || self.samples_out.slots() < self.window_len {
@@ -194,7 +192,7 @@ impl HitDetector {
             // Before the first sample (or already overwritten): silence.
             *s = if at < oldest.max(0) { 0.0 } else { self.audio[at as usize & mask] };
         }
-        let peak = peak(&self.staging[self.context + self.pre_roll..]);
+        let peak = peak(&self.staging[self.before_onset..]);
         // Samples first, header second: a header the worker sees always has its audio in place.
         if self.samples_out.push_entire_slice(&self.staging).is_err()
             || self.headers.push(Header { sample, peak, strength }).is_err()
@@ -368,14 +366,15 @@ impl HitLabeler {
     pub fn predict(&self, classifier: &Classifier, windows: &[HitWindow]) -> Result<Vec<Prediction>> {
         let model_rate = classifier.meta().features.sample_rate;
         let seconds = self.window_seconds();
+        // The context at the model's rate; a model trained without background removal hears none.
+        let context = (self.context as u64 * u64::from(model_rate) / u64::from(self.sample_rate)) as usize;
+        let keep_context = classifier.meta().hit_background_removed;
         let feats: Vec<_> = windows
             .iter()
             .map(|w| {
                 let audio = crate::resample::resample(&w.samples, self.sample_rate, model_rate);
-                let context = (self.context as u64 * u64::from(model_rate) / u64::from(self.sample_rate)) as usize;
                 let (context, hit) = audio.split_at(context.min(audio.len()));
-                let context = if classifier.meta().hit_background_removed { context } else { &[] };
-                prepare_hit_features(classifier.mel(), context, hit, seconds)
+                prepare_hit_features(classifier.mel(), if keep_context { context } else { &[] }, hit, seconds)
             })
             .collect();
         classifier.predict(&feats)
