@@ -40,6 +40,10 @@ pub struct TrainArgs {
     /// Share of batches made of track hits (default: the training config's).
     #[arg(long)]
     pub track_prob: Option<f64>,
+    /// Share of drum examples layered with a drum commonly struck with them (kick and hat, snare
+    /// and clap, ...; default 0, the shipped recipe): an experiment.
+    #[arg(long)]
+    pub layer_prob: Option<f64>,
     /// Validate and save an exponential moving average of the weights with this decay per step
     /// (default: the training config's, 0 = off).
     #[arg(long)]
@@ -166,6 +170,9 @@ pub fn run(args: TrainArgs) -> Result<()> {
     }
     if let Some(n) = args.samples_per_epoch {
         cfg.samples_per_epoch = n;
+    }
+    if let Some(p) = args.layer_prob {
+        cfg.layer_prob = p.clamp(0.0, 1.0);
     }
     if let Some(d) = args.ema_decay {
         cfg.ema_decay = d.clamp(0.0, 0.9999);
