@@ -24,9 +24,11 @@ const SAME_ONSET_S: f64 = 0.005;
 /// Options of `cargo xtask eval-hits`.
 #[derive(Debug, clap::Args)]
 pub struct EvalHitsArgs {
-    /// Folder of NAME.wav + NAME.csv pairs.
+    /// Folder of NAME.wav + NAME.csv pairs. Repeat it to score several track sets (e.g. played
+    /// with different `make-performances` seeds): each is reported, then their F1 side by side
+    /// with the mean over sets.
     #[arg(long, default_value = "target/performances")]
-    pub data: PathBuf,
+    pub data: Vec<PathBuf>,
     /// A hit matches an annotation within this many milliseconds.
     #[arg(long, default_value_t = DEFAULT_TOLERANCE_S * 1000.0)]
     pub tolerance_ms: f64,
@@ -220,10 +222,11 @@ fn decode_track(path: &Path, rate: u32) -> Result<Vec<f32>> {
     Ok(decode_file(path, &opts).with_context(|| format!("decoding {}", path.display()))?.samples)
 }
 
-pub fn run(args: EvalHitsArgs) -> Result<()> {
+/// The `NAME.wav` + `NAME.csv` pairs of a folder, sorted by name.
+fn track_pairs(data: &Path) -> Result<Vec<(String, PathBuf, PathBuf)>> {
     let mut pairs: Vec<(String, PathBuf, PathBuf)> = Vec::new();
-    for entry in std::fs::read_dir(&args.data)
-        .with_context(|| format!("reading {} (make it with `cargo xtask make-performances`)", args.data.display()))?
+    for entry in std::fs::read_dir(data)
+        .with_context(|| format!("reading {} (make it with `cargo xtask make-performances`)", data.display()))?
     {
         let path = entry?.path();
         if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("wav")) {
@@ -236,11 +239,21 @@ pub fn run(args: EvalHitsArgs) -> Result<()> {
     }
     pairs.sort();
     if pairs.is_empty() {
-        bail!(
-            "no NAME.wav + NAME.csv pairs in {} (make them with `cargo xtask make-performances`)",
-            args.data.display()
-        );
+        bail!("no NAME.wav + NAME.csv pairs in {} (make them with `cargo xtask make-performances`)", data.display());
     }
+    Ok(pairs)
+}
+
+/// Onset and per-class figures of one track set.
+struct SetSummary {
+    onsets: Score,
+    per_class: BTreeMap<DrumClass, Score>,
+    json: serde_json::Value,
+}
+
+pub fn run(args: EvalHitsArgs) -> Result<()> {
+    // Every folder is checked before the (slow) scoring starts.
+    let sets = args.data.iter().map(|d| track_pairs(d)).collect::<Result<Vec<_>>>()?;
     let classifier = if args.onsets_only {
         None
     } else {
@@ -256,12 +269,50 @@ pub fn run(args: EvalHitsArgs) -> Result<()> {
         ..HitConfig::default()
     };
     let tol = args.tolerance_ms / 1000.0;
+    let mut summaries = Vec::new();
+    for (data, pairs) in args.data.iter().zip(&sets) {
+        if args.data.len() > 1 {
+            println!("== {}", data.display());
+        }
+        let results = score_set(&args, classifier.as_ref(), rate, &cfg, tol, pairs)?;
+        summaries.push(report(&args, data, classifier.as_ref(), &results));
+        if args.data.len() > 1 {
+            println!();
+        }
+    }
+    if summaries.len() > 1 {
+        print_side_by_side(&args.data, &summaries);
+    }
+    if let Some(path) = &args.json {
+        let json = match &summaries[..] {
+            [one] => one.json.clone(),
+            _ => serde_json::json!({
+                "sets": summaries.iter().map(|s| &s.json).collect::<Vec<_>>(),
+                "mean_f1": mean_f1(&summaries),
+            }),
+        };
+        std::fs::write(path, serde_json::to_string_pretty(&json)? + "\n")
+            .with_context(|| format!("writing {}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+/// Runs the hit path over every track of a set and scores it.
+fn score_set(
+    args: &EvalHitsArgs,
+    classifier: Option<&Classifier>,
+    rate: u32,
+    cfg: &HitConfig,
+    tol: f64,
+    pairs: &[(String, PathBuf, PathBuf)],
+) -> Result<Vec<TrackResult>> {
     let mut results = Vec::new();
-    for (name, wav, csv) in &pairs {
+    for (name, wav, csv) in pairs {
         let truth = read_annotations(csv)?;
         let audio = decode_track(wav, rate)?;
-        let found: Vec<(f64, Vec<DrumClass>)> = match &classifier {
-            Some(c) => label_track(c, &audio, rate, args.block, &cfg)?
+        let found: Vec<(f64, Vec<DrumClass>)> = match classifier {
+            Some(c) => label_track(c, &audio, rate, args.block, cfg)?
                 .iter()
                 .map(|h| (h.seconds(rate), h.classes.iter().map(|x| x.0).collect()))
                 .collect(),
@@ -276,10 +327,47 @@ pub fn run(args: EvalHitsArgs) -> Result<()> {
         };
         results.push(score_track(name.clone(), &truth, &found, tol, classifier.is_some()));
     }
-    report(&args, classifier.as_ref(), &results)
+    Ok(results)
 }
 
-fn report(args: &EvalHitsArgs, classifier: Option<&Classifier>, results: &[TrackResult]) -> Result<()> {
+/// Per class (and `"onsets"`), the mean F1 over the sets that have it.
+fn mean_f1(summaries: &[SetSummary]) -> BTreeMap<String, f64> {
+    let mut sums: BTreeMap<String, (f64, usize)> = BTreeMap::new();
+    for s in summaries {
+        let rows = std::iter::once(("onsets".to_string(), s.onsets.f1))
+            .chain(s.per_class.iter().map(|(c, sc)| (c.as_str().to_string(), sc.f1)));
+        for (k, f1) in rows {
+            let e = sums.entry(k).or_default();
+            *e = (e.0 + f1, e.1 + 1);
+        }
+    }
+    sums.into_iter().map(|(k, (sum, n))| (k, sum / n as f64)).collect()
+}
+
+/// F1 of onsets and of each class, one column per set, and the mean over sets.
+fn print_side_by_side(data: &[PathBuf], summaries: &[SetSummary]) {
+    let means = mean_f1(summaries);
+    println!("F1 per set:");
+    for (i, d) in data.iter().enumerate() {
+        println!("  [{}] {}", i + 1, d.display());
+    }
+    let header: Vec<String> = (1..=summaries.len()).map(|i| format!("{:>7}", format!("[{i}]"))).collect();
+    println!("{:<12} {} {:>7}", "", header.join(" "), "mean");
+    let row = |name: &str, cell: &dyn Fn(&SetSummary) -> Option<f64>| {
+        let cells: Vec<String> =
+            summaries.iter().map(|s| cell(s).map_or(format!("{:>7}", "-"), |f| format!("{f:>7.3}"))).collect();
+        println!("{name:<12} {} {:>7.3}", cells.join(" "), means.get(name).copied().unwrap_or(0.0));
+    };
+    row("onsets", &|s| Some(s.onsets.f1));
+    for c in DrumClass::DRUMS {
+        if summaries.iter().any(|s| s.per_class.contains_key(&c)) {
+            row(c.as_str(), &|s| s.per_class.get(&c).map(|sc| sc.f1));
+        }
+    }
+}
+
+/// Prints one set's figures (per track, pooled onsets, timing, per class) and returns them.
+fn report(args: &EvalHitsArgs, data: &Path, classifier: Option<&Classifier>, results: &[TrackResult]) -> SetSummary {
     let mut onsets = Score::default();
     let mut per_class: BTreeMap<DrumClass, Score> = BTreeMap::new();
     let mut errors: Vec<f64> = Vec::new();
@@ -351,24 +439,19 @@ fn report(args: &EvalHitsArgs, classifier: Option<&Classifier>, results: &[Track
             println!("{:<12} {}", c.as_str(), cells.join(", "));
         }
     }
-    if let Some(path) = &args.json {
-        let json = serde_json::json!({
-            "model_version": model,
-            "data": args.data,
-            "tolerance_ms": args.tolerance_ms,
-            "lookahead_ms": args.lookahead_ms,
-            "sensitivity": args.sensitivity,
-            "block": args.block,
-            "onsets": onsets,
-            "timing_ms": { "mean_abs": mean_abs, "median_abs": median_abs, "mean_signed": mean_signed, "matched": errors.len() },
-            "per_class": per_class,
-            "tracks": results,
-        });
-        std::fs::write(path, serde_json::to_string_pretty(&json)? + "\n")
-            .with_context(|| format!("writing {}", path.display()))?;
-        println!("wrote {}", path.display());
-    }
-    Ok(())
+    let json = serde_json::json!({
+        "model_version": model,
+        "data": data,
+        "tolerance_ms": args.tolerance_ms,
+        "lookahead_ms": args.lookahead_ms,
+        "sensitivity": args.sensitivity,
+        "block": args.block,
+        "onsets": onsets,
+        "timing_ms": { "mean_abs": mean_abs, "median_abs": median_abs, "mean_signed": mean_signed, "matched": errors.len() },
+        "per_class": per_class,
+        "tracks": results,
+    });
+    SetSummary { onsets, per_class, json }
 }
 
 #[cfg(test)]
@@ -391,6 +474,69 @@ mod tests {
         let none = Score::from_counts(0, 0, 5);
         assert_eq!((none.precision, none.recall, none.f1), (0.0, 0.0, 0.0));
         assert_eq!(Score::from_counts(0, 0, 0).f1, 1.0);
+    }
+
+    /// A folder with one track of demo kicks at 0.5, 1.0 and 1.5 s, annotated at `annotated`.
+    fn kick_set(dir: &Path, annotated: &[f64]) {
+        std::fs::create_dir_all(dir).unwrap();
+        let mut kick = drumsort_core::synth::Demo::Kick.render(44_100, 1);
+        // The render stops at 0.5 s at -27 dB: fade it, or the cut is a click (an onset).
+        let n = kick.len();
+        kick.iter_mut().skip(n - 2205).enumerate().for_each(|(i, v)| *v *= 1.0 - i as f32 / 2205.0);
+        let mut audio = vec![0f32; 132_300];
+        for start in [22_050, 44_100, 66_150] {
+            for (o, &k) in audio[start..].iter_mut().zip(&kick) {
+                *o += 0.5 * k;
+            }
+        }
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: 44_100,
+            bits_per_sample: 32,
+            sample_format: hound::SampleFormat::Float,
+        };
+        let mut w = hound::WavWriter::create(dir.join("t.wav"), spec).unwrap();
+        audio.iter().for_each(|&v| w.write_sample(v).unwrap());
+        w.finalize().unwrap();
+        let rows: String = annotated.iter().map(|t| format!("{t},kick\n")).collect();
+        std::fs::write(dir.join("t.csv"), format!("time_s,class\n{rows}")).unwrap();
+    }
+
+    #[test]
+    fn several_sets_are_each_scored_then_averaged() {
+        let root = std::env::temp_dir().join(format!("drumsort-eval-hits-{}", std::process::id()));
+        let (all, two) = (root.join("all"), root.join("two"));
+        kick_set(&all, &[0.5, 1.0, 1.5]);
+        // One kick not annotated: an extra onset, precision 2/3, F1 0.8.
+        kick_set(&two, &[0.5, 1.0]);
+        let args = |data: Vec<PathBuf>| EvalHitsArgs {
+            data,
+            tolerance_ms: 30.0,
+            json: Some(root.join("out.json")),
+            model: PathBuf::from("unused"),
+            lookahead_ms: 50.0,
+            sensitivity: 0.5,
+            block: 512,
+            onsets_only: true,
+            details: false,
+        };
+        run(args(vec![all.clone(), two.clone()])).unwrap();
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(root.join("out.json")).unwrap()).unwrap();
+        let f1 = |set: usize| json["sets"][set]["onsets"]["f1"].as_f64().unwrap();
+        assert_eq!(json["sets"][0]["data"], all.to_string_lossy().as_ref());
+        assert_eq!(f1(0), 1.0);
+        assert!((f1(1) - 0.8).abs() < 1e-9, "{}", f1(1));
+        assert!((json["mean_f1"]["onsets"].as_f64().unwrap() - 0.9).abs() < 1e-9);
+        // One set: the report itself, as before several were possible.
+        run(args(vec![two.clone()])).unwrap();
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(root.join("out.json")).unwrap()).unwrap();
+        assert_eq!(json["onsets"]["fp"], 1);
+        // A missing folder is named before anything is scored.
+        let err = run(args(vec![all, root.join("missing")])).unwrap_err();
+        assert!(format!("{err:#}").contains("missing"), "{err:#}");
+        std::fs::remove_dir_all(&root).unwrap();
     }
 
     #[test]
