@@ -42,8 +42,9 @@ pub struct TrainConfig {
     /// Probability that a drum example not mixed by `mix_prob` is layered with a drum commonly
     /// struck together with its class ([`layer_partners`]: kick and hat, snare and clap, crash and
     /// kick, ...), both labelled: what a played groove sounds like at most of its hits. Off by
-    /// default: at 0.2 it brought back claps on one track set and lost them on two, with kick,
-    /// snare and closed hat within the training seed's spread (README, "Hit labelling").
+    /// default: at 0.2 it brought claps back on the report tracks but lost some on the other two
+    /// sets, with kick, snare and closed hat within the training seed's spread (README, "Hit
+    /// labelling").
     #[serde(default)]
     pub layer_prob: f64,
     /// Probability that a drum example has the ringing tail of an earlier drum under it (the
