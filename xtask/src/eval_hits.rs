@@ -1,8 +1,9 @@
-//! `cargo xtask eval-hits --data DIR`: how well the real-time hit path labels annotated drum
-//! tracks. DIR holds `NAME.wav` + `NAME.csv` (`time_s,class`) pairs, as `cargo xtask
-//! make-performances` writes them. Reports onset precision / recall / F1, per-class precision /
-//! recall / F1 (a hit's class counts when it matches an annotation of that class within the
-//! tolerance) and the timing error of matched onsets.
+//! `cargo xtask eval-hits --data DIR [--data DIR2 ...]`: how well the real-time hit path labels
+//! annotated drum tracks. DIR holds `NAME.wav` + `NAME.csv` (`time_s,class`) pairs, as `cargo
+//! xtask make-performances` writes them. Reports onset precision / recall / F1, per-class precision
+//! / recall / F1 (a hit's class counts when it matches an annotation of that class within the
+//! tolerance) and the timing error of matched onsets; with several sets, each set's report and then
+//! the F1 side by side with the mean over sets.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -533,8 +534,15 @@ mod tests {
         let json: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(root.join("out.json")).unwrap()).unwrap();
         assert_eq!(json["onsets"]["fp"], 1);
-        // A missing folder is named before anything is scored.
-        let err = run(args(vec![all, root.join("missing")])).unwrap_err();
+        assert_eq!(json["data"], two.to_string_lossy().as_ref());
+        assert!(json.get("sets").is_none() && json.get("mean_f1").is_none());
+        // Every folder is checked before any is scored: with an undecodable track in the first
+        // set and the second missing, the error is the missing folder, not the decoding.
+        let broken = root.join("broken");
+        kick_set(&broken, &[0.5]);
+        std::fs::write(broken.join("t.wav"), b"RIFF not a wave file").unwrap();
+        assert!(run(args(vec![broken.clone()])).is_err(), "the broken track alone fails to decode");
+        let err = run(args(vec![broken, root.join("missing")])).unwrap_err();
         assert!(format!("{err:#}").contains("missing"), "{err:#}");
         std::fs::remove_dir_all(&root).unwrap();
     }
