@@ -197,10 +197,28 @@ fn make_example(
         Some(n) => n as f32 / sr,
         None => cfg.analysis_seconds,
     };
-    if !cfg.background_removal {
-        context.clear();
+    (hit_features(cfg, mel, &context, &audio, seconds), target)
+}
+
+/// The features a hit is trained on: what was ringing before it (`context`) taken out when the
+/// recipe removes the background, ignored when it does not.
+fn hit_features(
+    cfg: &TrainConfig,
+    mel: &Arc<MelSpectrogram>,
+    context: &[f32],
+    audio: &[f32],
+    seconds: f32,
+) -> Features {
+    prepare_hit_features(mel, if cfg.background_removal { context } else { &[] }, audio, seconds)
+}
+
+/// Indices of `clips` per class, in [`DrumClass`] order.
+fn indices_by_class(clips: &[Clip]) -> Vec<Vec<usize>> {
+    let mut by_class = vec![Vec::new(); DrumClass::COUNT];
+    for (i, c) in clips.iter().enumerate() {
+        by_class[c.class.index()].push(i);
     }
-    (prepare_hit_features(mel, &context, &audio, seconds), target)
+    by_class
 }
 
 /// One augmented hit from a played track, cut to `len` samples after its start.
@@ -220,8 +238,7 @@ fn make_track_example(
     // the context too, so both keep their levels; its time shifts move the onset by a few ms.
     let audio = augment::random_chain(&hit.samples, sr, cfg.aug_strength * 0.5, rng);
     let (context, audio) = audio.split_at(hit.context.min(audio.len()));
-    let context = if cfg.background_removal { context } else { &[] };
-    (prepare_hit_features(mel, context, audio, len as f32 / sr), target)
+    (hit_features(cfg, mel, context, audio, len as f32 / sr), target)
 }
 
 /// Stacks features into `[b, frames, n_mels]`, padding with `pad` to the longest.
@@ -338,10 +355,7 @@ pub fn train(
         candle_nn::ParamsAdamW { lr: cfg.lr, weight_decay: cfg.weight_decay, ..Default::default() },
     )?;
 
-    let mut by_class: Vec<Vec<usize>> = vec![Vec::new(); DrumClass::COUNT];
-    for (i, c) in train.iter().enumerate() {
-        by_class[c.class.index()].push(i);
-    }
+    let by_class = indices_by_class(train);
     let class_weights: Vec<f64> =
         by_class.iter().map(|v| (v.len() as f64).powf(cfg.balance_power) * (!v.is_empty() as u8 as f64)).collect();
     let class_dist = rand::distributions::WeightedIndex::new(&class_weights)
@@ -498,10 +512,7 @@ mod tests {
     #[test]
     fn layering_adds_a_partner_struck_with_the_class_and_off_changes_nothing() {
         let data = clips();
-        let mut by_class = vec![Vec::new(); DrumClass::COUNT];
-        for (i, c) in data.iter().enumerate() {
-            by_class[c.class.index()].push(i);
-        }
+        let by_class = indices_by_class(&data);
         let mel = Arc::new(MelSpectrogram::new(&MelConfig::default()));
         let quiet = TrainConfig { mix_prob: 0.0, bleed_prob: 0.0, aug_strength: 0.0, ..TrainConfig::default() };
         let example = |idx: usize, layer_prob: f64, seed: u64| {
@@ -531,10 +542,7 @@ mod tests {
     fn default_recipe_stream() -> u64 {
         use rand::RngCore;
         let data = clips();
-        let mut by_class = vec![Vec::new(); DrumClass::COUNT];
-        for (i, c) in data.iter().enumerate() {
-            by_class[c.class.index()].push(i);
-        }
+        let by_class = indices_by_class(&data);
         let mel = Arc::new(MelSpectrogram::new(&MelConfig::default()));
         let cfg = TrainConfig { mix_prob: 0.5, bleed_prob: 0.5, ..TrainConfig::default() };
         let mut digest = 0u64;
