@@ -281,15 +281,16 @@ pub fn run(args: EvalHitsArgs) -> Result<()> {
             println!();
         }
     }
+    let means = mean_f1(&summaries);
     if summaries.len() > 1 {
-        print_side_by_side(&args.data, &summaries);
+        print_side_by_side(&args.data, &summaries, &means);
     }
     if let Some(path) = &args.json {
         let json = match &summaries[..] {
             [one] => one.json.clone(),
             _ => serde_json::json!({
                 "sets": summaries.iter().map(|s| &s.json).collect::<Vec<_>>(),
-                "mean_f1": mean_f1(&summaries),
+                "mean_f1": means,
             }),
         };
         std::fs::write(path, serde_json::to_string_pretty(&json)? + "\n")
@@ -346,8 +347,7 @@ fn mean_f1(summaries: &[SetSummary]) -> BTreeMap<String, f64> {
 }
 
 /// F1 of onsets and of each class, one column per set, and the mean over sets.
-fn print_side_by_side(data: &[PathBuf], summaries: &[SetSummary]) {
-    let means = mean_f1(summaries);
+fn print_side_by_side(data: &[PathBuf], summaries: &[SetSummary], means: &BTreeMap<String, f64>) {
     println!("F1 per set:");
     for (i, d) in data.iter().enumerate() {
         println!("  [{}] {}", i + 1, d.display());
@@ -490,17 +490,8 @@ mod tests {
                 *o += 0.5 * k;
             }
         }
-        let spec = hound::WavSpec {
-            channels: 1,
-            sample_rate: 44_100,
-            bits_per_sample: 32,
-            sample_format: hound::SampleFormat::Float,
-        };
-        let mut w = hound::WavWriter::create(dir.join("t.wav"), spec).unwrap();
-        audio.iter().for_each(|&v| w.write_sample(v).unwrap());
-        w.finalize().unwrap();
-        let rows: String = annotated.iter().map(|t| format!("{t},kick\n")).collect();
-        std::fs::write(dir.join("t.csv"), format!("time_s,class\n{rows}")).unwrap();
+        let hits: Vec<(f64, DrumClass)> = annotated.iter().map(|&t| (t, DrumClass::Kick)).collect();
+        crate::performances::write_track(dir, "t", &audio, &hits).unwrap();
     }
 
     #[test]
@@ -521,9 +512,11 @@ mod tests {
             onsets_only: true,
             details: false,
         };
+        let written = || -> serde_json::Value {
+            serde_json::from_str(&std::fs::read_to_string(root.join("out.json")).unwrap()).unwrap()
+        };
         run(args(vec![all.clone(), two.clone()])).unwrap();
-        let json: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(root.join("out.json")).unwrap()).unwrap();
+        let json = written();
         let f1 = |set: usize| json["sets"][set]["onsets"]["f1"].as_f64().unwrap();
         assert_eq!(json["sets"][0]["data"], all.to_string_lossy().as_ref());
         assert_eq!(f1(0), 1.0);
@@ -531,8 +524,7 @@ mod tests {
         assert!((json["mean_f1"]["onsets"].as_f64().unwrap() - 0.9).abs() < 1e-9);
         // One set: the report itself, as before several were possible.
         run(args(vec![two.clone()])).unwrap();
-        let json: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(root.join("out.json")).unwrap()).unwrap();
+        let json = written();
         assert_eq!(json["onsets"]["fp"], 1);
         assert_eq!(json["data"], two.to_string_lossy().as_ref());
         assert!(json.get("sets").is_none() && json.get("mean_f1").is_none());

@@ -566,7 +566,7 @@ fn compress(x: &mut [f32], threshold_db: f32, ratio: f32) {
     x.iter_mut().for_each(|v| *v *= before / after);
 }
 
-fn write_track(dir: &Path, name: &str, audio: &[f32], hits: &[(f64, DrumClass)]) -> Result<()> {
+pub(crate) fn write_track(dir: &Path, name: &str, audio: &[f32], hits: &[(f64, DrumClass)]) -> Result<()> {
     let wav = dir.join(format!("{name}.wav"));
     let spec =
         hound::WavSpec { channels: 1, sample_rate: SR, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
