@@ -10,8 +10,9 @@
 //! A window starts [`PRE_ROLL_S`] before the onset (the decoder keeps the same pre-roll on the
 //! one-shots the model learnt from) and runs `lookahead` past it, with [`CONTEXT_S`] of the audio
 //! before it travelling along (the labeller takes what was already ringing out of the hit before
-//! the model hears it). It can only be sent once the lookahead has been heard: a plugin reports [`HitDetector::latency_samples`] to the host and
-//! places the note at the hit's own sample ([`Hit::sample`]) plus that latency.
+//! the model hears it). It can only be sent once the lookahead has been heard: a plugin reports
+//! [`HitDetector::latency_samples`] to the host and places the note at the hit's own sample
+//! ([`Hit::sample`]) plus that latency.
 //!
 //! [`label_track`] runs exactly this path over a whole file in host-sized blocks (the CLI's
 //! `drumsort hits` and `cargo xtask eval-hits`).
