@@ -67,6 +67,17 @@ pub struct TrainConfig {
     /// models trained before it existed (their configs lack the field).
     #[serde(default)]
     pub background_removal: bool,
+    /// Train a model for the hit labeller alone: every one-shot example is a crop after the
+    /// onset (never the whole second) and the checkpoint is picked on the 50 ms crops of
+    /// validation (mean of their top-1 and macro-F1), not on whole clips.
+    #[serde(default)]
+    pub hits_only: bool,
+    /// Output channels of the conv blocks (default: [`model::Config`]'s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channels: Option<Vec<usize>>,
+    /// Time pooling of the conv blocks (default: [`model::Config`]'s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_pool: Option<Vec<usize>>,
 }
 
 impl Default for TrainConfig {
@@ -89,6 +100,9 @@ impl Default for TrainConfig {
             analysis_seconds: 1.0,
             ema_decay: 0.0,
             background_removal: true,
+            hits_only: false,
+            channels: None,
+            time_pool: None,
         }
     }
 }
@@ -101,7 +115,8 @@ pub struct EpochReport {
     pub val: Evaluation,
     /// Top-1 on the first 50 ms after each validation clip's onset.
     pub val_crop50_top1: f64,
-    /// What checkpoints are ranked by: mean of top-1, macro-F1 and crop-50 top-1.
+    /// What checkpoints are ranked by: mean of top-1, macro-F1 and crop-50 top-1 (of the crops'
+    /// top-1 and macro-F1 for a `hits_only` model).
     pub selection_score: f64,
     pub seconds: f64,
 }
@@ -241,6 +256,23 @@ fn make_track_example(
     (hit_features(cfg, mel, context, audio, len as f32 / sr), target)
 }
 
+/// How many samples after the onset a batch of one-shots is cut to (`None`: the whole
+/// `analysis_seconds`): always a crop for a `hits_only` model, else with `crop_prob`.
+fn one_shot_crop(cfg: &TrainConfig, sr: f32, rng: &mut ChaCha8Rng) -> Option<usize> {
+    (cfg.hits_only || rng.gen_bool(cfg.crop_prob))
+        .then(|| (rng.gen_range(cfg.crop_ms.0..cfg.crop_ms.1) / 1000.0 * sr) as usize)
+}
+
+/// What checkpoints are ranked by: whole validation clips and their 50 ms crops alike, or the
+/// crops alone for a `hits_only` model (it never hears a whole second).
+fn selection_score(cfg: &TrainConfig, full: &Evaluation, crop: &Evaluation) -> f64 {
+    if cfg.hits_only {
+        (crop.top1 + crop.macro_f1) / 2.0
+    } else {
+        (full.top1 + full.macro_f1 + crop.top1) / 3.0
+    }
+}
+
 /// Stacks features into `[b, frames, n_mels]`, padding with `pad` to the longest.
 fn stack(feats: &[&Features], n_mels: usize, pad: f32, device: &Device) -> candle_core::Result<Tensor> {
     let frames = feats.iter().map(|f| f.frames).max().unwrap_or(1).max(1);
@@ -338,8 +370,11 @@ pub fn train(
     let device = Device::Cpu;
     let mel = Arc::new(MelSpectrogram::new(mel_cfg));
     let (input_mean, input_std) = input_stats(&mel, train, cfg.analysis_seconds);
+    let shape = model::Config::default();
     let model_cfg = model::Config {
         n_mels: mel_cfg.n_mels,
+        channels: cfg.channels.clone().unwrap_or(shape.channels),
+        time_pool: cfg.time_pool.clone().unwrap_or(shape.time_pool),
         input_mean,
         input_std,
         pad_value: mel_cfg.log_floor(),
@@ -393,9 +428,7 @@ pub fn train(
                         })
                         .collect()
                 } else {
-                    let crop = rng
-                        .gen_bool(cfg.crop_prob)
-                        .then(|| (rng.gen_range(cfg.crop_ms.0..cfg.crop_ms.1) / 1000.0 * sr) as usize);
+                    let crop = one_shot_crop(cfg, sr, &mut rng);
                     let picks: Vec<(usize, u64)> = (0..cfg.batch_size)
                         .map(|_| {
                             let members = &by_class[rng.sample(&class_dist)];
@@ -433,14 +466,13 @@ pub fn train(
             None => predict()?,
         };
         let val_eval = evaluate(&val_truth, &val_pred);
-        let crop_top1 =
-            crop_pred.iter().zip(&val_truth).filter(|(p, t)| p == t).count() as f64 / val_truth.len().max(1) as f64;
+        let crop_eval = evaluate(&val_truth, &crop_pred);
         let report = EpochReport {
             epoch,
             train_loss: loss_sum / steps_per_epoch as f64,
-            selection_score: (val_eval.top1 + val_eval.macro_f1 + crop_top1) / 3.0,
+            selection_score: selection_score(cfg, &val_eval, &crop_eval),
             val: val_eval,
-            val_crop50_top1: crop_top1,
+            val_crop50_top1: crop_eval.top1,
             seconds: started.elapsed().as_secs_f64(),
         };
         on_epoch(&report);
@@ -578,6 +610,28 @@ mod tests {
             assert!(layer_partners(a).contains(&b) && layer_partners(b).contains(&a));
         }
         assert!(layer_partners(DrumClass::Other).is_empty());
+    }
+
+    #[test]
+    fn a_hits_only_model_hears_crops_and_is_picked_on_them() {
+        let sr = 44_100.0;
+        let (shortest, longest) = (0.030 * sr, 0.120 * sr);
+        let draws = |cfg: &TrainConfig| {
+            let mut rng = ChaCha8Rng::seed_from_u64(3);
+            (0..200).map(|_| one_shot_crop(cfg, sr, &mut rng)).collect::<Vec<_>>()
+        };
+        let hits = draws(&TrainConfig { hits_only: true, ..TrainConfig::default() });
+        assert!(hits.iter().all(|c| c.is_some_and(|n| n as f32 >= shortest - 1.0 && (n as f32) < longest)));
+        // The shared model hears whole clips in most batches (crop_prob 0.4).
+        let whole = draws(&TrainConfig::default()).iter().filter(|c| c.is_none()).count();
+        assert!((90..150).contains(&whole), "{whole} of 200 whole clips");
+
+        let eval = |top1: f64, macro_f1: f64| Evaluation { n: 1, top1, macro_f1, per_class: vec![], confusion: vec![] };
+        let (full, crop) = (eval(0.9, 0.8), eval(0.6, 0.4));
+        let shared = selection_score(&TrainConfig::default(), &full, &crop);
+        assert!((shared - (0.9 + 0.8 + 0.6) / 3.0).abs() < 1e-12);
+        let hits_only = selection_score(&TrainConfig { hits_only: true, ..TrainConfig::default() }, &full, &crop);
+        assert!((hits_only - 0.5).abs() < 1e-12, "whole clips do not count: {hits_only}");
     }
 
     #[test]

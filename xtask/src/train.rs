@@ -52,6 +52,16 @@ pub struct TrainArgs {
     /// before `drumsort-c9ebb6d40b2f`): an ablation.
     #[arg(long)]
     pub no_background_removal: bool,
+    /// Train a model for the hit labeller alone: one-shots always cropped after the onset, the
+    /// checkpoint picked on 50 ms crops of validation.
+    #[arg(long)]
+    pub hits_only: bool,
+    /// Output channels of the conv blocks, comma-separated (default: the shipped shape, 8,32,48).
+    #[arg(long, value_delimiter = ',')]
+    pub channels: Option<Vec<usize>>,
+    /// Time pooling of the conv blocks, comma-separated (default 4,2,1).
+    #[arg(long, value_delimiter = ',')]
+    pub time_pool: Option<Vec<usize>>,
     /// Train on about this share of the training files, as whole kits (`source_group` in the
     /// data's MANIFEST.csv, taken in the order of a hash of their name): a learning curve.
     #[arg(long, default_value_t = 1.0)]
@@ -178,6 +188,9 @@ pub fn run(args: TrainArgs) -> Result<()> {
         cfg.ema_decay = d.clamp(0.0, 0.9999);
     }
     cfg.background_removal = !args.no_background_removal;
+    cfg.hits_only = args.hits_only;
+    cfg.channels = args.channels.clone();
+    cfg.time_pool = args.time_pool.clone();
     if let Some(p) = args.track_prob {
         cfg.track_prob = p.clamp(0.0, 1.0);
     }
