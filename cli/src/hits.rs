@@ -47,7 +47,7 @@ pub struct HitsArgs {
     /// Block size the track is processed in, samples (as a host would call the plugin).
     #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..=65_536))]
     pub block: u32,
-    /// Use the model in this directory instead of the built-in one.
+    /// Use the model in this directory instead of the built-in hit model.
     #[arg(long)]
     pub model: Option<PathBuf>,
 }
@@ -129,7 +129,7 @@ pub fn run(args: HitsArgs) -> Result<()> {
     }
     let classifier = match &args.model {
         Some(dir) => Classifier::from_dir(dir).with_context(|| format!("loading model from {}", dir.display()))?,
-        None => Classifier::shipped().context("loading the built-in model")?,
+        None => Classifier::shipped_hits().context("loading the built-in hit model")?,
     };
     let rate = classifier.meta().features.sample_rate;
     // The whole track from its first sample: no onset search, no pre-roll trimming.

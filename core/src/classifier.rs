@@ -13,7 +13,7 @@ use crate::class::DrumClass;
 use crate::mel::{MelConfig, MelSpectrogram};
 use crate::model::{self, DrumNet};
 
-/// File names of a model directory (`assets/model/`).
+/// File names of a model directory (`assets/model/`, `assets/hit-model/`).
 pub const WEIGHTS_FILE: &str = "drumsort.safetensors";
 pub const META_FILE: &str = "drumsort.json";
 
@@ -224,10 +224,17 @@ impl Classifier {
         Self::from_bytes(&weights, &meta)
     }
 
-    /// The model shipped in `assets/model/`, embedded in the binary.
+    /// The one-shot classifier shipped in `assets/model/`, embedded in the binary.
     #[cfg(feature = "shipped-model")]
     pub fn shipped() -> Result<Self> {
         Self::from_bytes(crate::shipped::WEIGHTS, crate::shipped::META)
+    }
+
+    /// The hit model shipped in `assets/hit-model/` (the hit labeller's: plugin and `drumsort
+    /// hits`), embedded in the binary.
+    #[cfg(feature = "shipped-model")]
+    pub fn shipped_hits() -> Result<Self> {
+        Self::from_bytes(crate::shipped::HIT_WEIGHTS, crate::shipped::HIT_META)
     }
 
     pub fn meta(&self) -> &ModelMeta {

@@ -3,8 +3,8 @@
 //!
 //! Two threads, started on the first `activate()` and stopped and joined when the plugin is
 //! dropped:
-//! - the hit labeller: takes hit windows from the audio thread's ring, runs the shipped model on
-//!   them and sends notes back (latency-critical, so nothing else runs on it);
+//! - the hit labeller: takes hit windows from the audio thread's ring, runs the shipped hit model
+//!   on them and sends notes back (latency-critical, so nothing else runs on it);
 //! - the library thread (`library_worker.rs`): the GUI's commands (scan, audition, relabel,
 //!   similar, MIDI export) against the shared SQLite index.
 
@@ -104,7 +104,7 @@ fn hit_loop(
     params: &DrumsortParams,
     setup: &Receiver<(HitLabeler, rtrb::Producer<HitNote>)>,
 ) {
-    let classifier = match Classifier::shipped() {
+    let classifier = match Classifier::shipped_hits() {
         Ok(c) => Some(c),
         Err(e) => {
             shared.set_status(Some(format!("The model failed to load, hits are not labelled: {e}")));

@@ -105,7 +105,7 @@ fn hours_of_drums_with_a_slow_worker_keep_process_fast_memory_flat_and_drops_exa
         let (stop, delivered) = (Arc::clone(&stop), Arc::clone(&delivered));
         let mut notes = ends.notes;
         std::thread::spawn(move || {
-            let classifier = Classifier::shipped().unwrap();
+            let classifier = Classifier::shipped_hits().unwrap();
             let mut windows: Vec<HitWindow> = Vec::new();
             let mut labelled = 0u64;
             loop {

@@ -18,9 +18,12 @@ pub struct BenchArgs {
     /// Folder of audio files to run over.
     #[arg(long, default_value = "../shared/drumdata/val")]
     pub data: PathBuf,
-    /// Model directory.
+    /// Model directory (one-shot classifier: decoding, inference, scans, library).
     #[arg(long, default_value = "assets/model")]
     pub model: PathBuf,
+    /// Hit model directory (the plugin's hit labeller: `process()` and classifier time per hit).
+    #[arg(long, default_value = "assets/hit-model")]
+    pub hit_model: PathBuf,
     /// Run only the library scale bench: fresh scans of 10 %, 30 % and 100 % of a generated
     /// library of this many files (written once under target/bench-scale/), time and peak RSS each.
     /// The full bench ends with it at 10,000 files; the figure is `--scale 100000`.
@@ -92,7 +95,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
 
     let exe = cold_process(&files, &args.data)?;
     println!();
-    crate::bench_plugin::run(&args.model)?;
+    crate::bench_plugin::run(&args.hit_model)?;
     crate::bench_plugin::library_load(&args.model)?;
     println!();
     crate::bench_scan::scan_bench(&args.data, &args.model, Some(&exe))?;

@@ -36,8 +36,8 @@ pub struct EvalHitsArgs {
     /// Write the figures as JSON here.
     #[arg(long)]
     pub json: Option<PathBuf>,
-    /// Model directory (drumsort.safetensors + drumsort.json).
-    #[arg(long, default_value = "assets/model")]
+    /// Model directory (drumsort.safetensors + drumsort.json); the shipped hit model by default.
+    #[arg(long, default_value = "assets/hit-model")]
     pub model: PathBuf,
     /// Lookahead of the hit path, milliseconds.
     #[arg(long, default_value_t = 50.0)]

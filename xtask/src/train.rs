@@ -24,9 +24,10 @@ pub struct TrainArgs {
     /// Validation folder of <class>/ subfolders (epoch and threshold selection).
     #[arg(long, default_value = "../shared/drumdata/val")]
     pub val: PathBuf,
-    /// Where the weights and metadata go.
-    #[arg(long, default_value = "assets/model")]
-    pub out: PathBuf,
+    /// Where the weights and metadata go (default: assets/model, assets/hit-model with
+    /// --hits-only).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
     #[arg(long)]
     pub epochs: Option<usize>,
     #[arg(long)]
@@ -34,9 +35,10 @@ pub struct TrainArgs {
     #[arg(long)]
     pub samples_per_epoch: Option<usize>,
     /// Drum tracks played from the train one-shots (`make-performances`' generator, seeded by
-    /// --seed) whose hits become training examples; 0 trains on one-shots alone.
-    #[arg(long, default_value_t = 32)]
-    pub tracks: usize,
+    /// --seed) whose hits become training examples; 0 trains on one-shots alone (default 32, 96
+    /// with --hits-only).
+    #[arg(long)]
+    pub tracks: Option<usize>,
     /// Share of batches made of track hits (default: the training config's).
     #[arg(long)]
     pub track_prob: Option<f64>,
@@ -52,20 +54,66 @@ pub struct TrainArgs {
     /// before `drumsort-c9ebb6d40b2f`): an ablation.
     #[arg(long)]
     pub no_background_removal: bool,
-    /// Train a model for the hit labeller alone: one-shots always cropped after the onset, the
-    /// checkpoint picked on 50 ms crops of validation.
+    /// Train the hit model (assets/hit-model/) instead of the one-shot classifier: one-shots
+    /// always cropped after the onset, three quarters of the batches track hits from 96 tracks,
+    /// a wider network that keeps every frame in its first block, the checkpoint picked on 50 ms
+    /// crops of validation ([`HIT_RECIPE`]; each flag below still overrides).
     #[arg(long)]
     pub hits_only: bool,
-    /// Output channels of the conv blocks, comma-separated (default: the shipped shape, 8,32,48).
+    /// Output channels of the conv blocks, comma-separated (default 8,32,48; 16,64,96 with
+    /// --hits-only).
     #[arg(long, value_delimiter = ',')]
     pub channels: Option<Vec<usize>>,
-    /// Time pooling of the conv blocks, comma-separated (default 4,2,1).
+    /// Time pooling of the conv blocks, comma-separated (default 4,2,1; 1,2,1 with --hits-only).
     #[arg(long, value_delimiter = ',')]
     pub time_pool: Option<Vec<usize>>,
     /// Train on about this share of the training files, as whole kits (`source_group` in the
     /// data's MANIFEST.csv, taken in the order of a hash of their name): a learning curve.
     #[arg(long, default_value_t = 1.0)]
     pub kit_fraction: f64,
+}
+
+/// What `--hits-only` changes: channels, time pooling, share of track-hit batches, tracks.
+pub const HIT_RECIPE: ([usize; 3], [usize; 3], f64, usize) = ([16, 64, 96], [1, 2, 1], 0.75, 96);
+
+/// The training config and the number of training tracks that `args` ask for.
+pub fn config(args: &TrainArgs) -> (TrainConfig, usize) {
+    let mut cfg = TrainConfig::default();
+    let mut tracks = 32;
+    if args.hits_only {
+        let (channels, time_pool, track_prob, n) = HIT_RECIPE;
+        cfg.hits_only = true;
+        cfg.channels = Some(channels.to_vec());
+        cfg.time_pool = Some(time_pool.to_vec());
+        cfg.track_prob = track_prob;
+        tracks = n;
+    }
+    if let Some(e) = args.epochs {
+        cfg.epochs = e;
+    }
+    if let Some(s) = args.seed {
+        cfg.seed = s;
+    }
+    if let Some(n) = args.samples_per_epoch {
+        cfg.samples_per_epoch = n;
+    }
+    if let Some(p) = args.layer_prob {
+        cfg.layer_prob = p.clamp(0.0, 1.0);
+    }
+    if let Some(d) = args.ema_decay {
+        cfg.ema_decay = d.clamp(0.0, 0.9999);
+    }
+    cfg.background_removal = !args.no_background_removal;
+    if let Some(p) = args.track_prob {
+        cfg.track_prob = p.clamp(0.0, 1.0);
+    }
+    if args.channels.is_some() {
+        cfg.channels = args.channels.clone();
+    }
+    if args.time_pool.is_some() {
+        cfg.time_pool = args.time_pool.clone();
+    }
+    (cfg, args.tracks.unwrap_or(tracks))
 }
 
 /// Keeps whole kits (`source_group` in `manifest`) until they hold about `fraction` of the files,
@@ -171,29 +219,11 @@ fn load_items(
 }
 
 pub fn run(args: TrainArgs) -> Result<()> {
-    let mut cfg = TrainConfig::default();
-    if let Some(e) = args.epochs {
-        cfg.epochs = e;
-    }
-    if let Some(s) = args.seed {
-        cfg.seed = s;
-    }
-    if let Some(n) = args.samples_per_epoch {
-        cfg.samples_per_epoch = n;
-    }
-    if let Some(p) = args.layer_prob {
-        cfg.layer_prob = p.clamp(0.0, 1.0);
-    }
-    if let Some(d) = args.ema_decay {
-        cfg.ema_decay = d.clamp(0.0, 0.9999);
-    }
-    cfg.background_removal = !args.no_background_removal;
-    cfg.hits_only = args.hits_only;
-    cfg.channels = args.channels.clone();
-    cfg.time_pool = args.time_pool.clone();
-    if let Some(p) = args.track_prob {
-        cfg.track_prob = p.clamp(0.0, 1.0);
-    }
+    let (cfg, tracks) = config(&args);
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(if cfg.hits_only { "assets/hit-model" } else { "assets/model" }));
     let mel_cfg = MelConfig::default();
     // Decode a little more than the model sees, so time-shift augmentation has real audio.
     let opts = DecodeOptions {
@@ -213,7 +243,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         bail!("need decodable files in both {} and {}", args.train.display(), args.val.display());
     }
 
-    let hits = track_hits(&args.train, args.tracks, cfg.seed, &cfg)?;
+    let hits = track_hits(&args.train, tracks, cfg.seed, &cfg)?;
 
     let started = Instant::now();
     let bar = ProgressBar::new(0);
@@ -246,8 +276,8 @@ pub fn run(args: TrainArgs) -> Result<()> {
         started.elapsed().as_secs_f64()
     );
 
-    std::fs::create_dir_all(&args.out)?;
-    let weights_path = args.out.join(WEIGHTS_FILE);
+    std::fs::create_dir_all(&out)?;
+    let weights_path = out.join(WEIGHTS_FILE);
     candle_core::safetensors::save(&trained.tensors, &weights_path)?;
     let command = format!("cargo xtask train {}", std::env::args().skip(2).collect::<Vec<_>>().join(" "));
     let mut meta = ModelMeta {
@@ -266,7 +296,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
             "train_manifest_sha256": train_hash,
             "val_manifest_sha256": val_hash,
             "train_files": train_clips.len(),
-            "tracks": args.tracks,
+            "tracks": tracks,
             "track_hits": hits.len(),
             "val_files": val_clips.len(),
             "best_epoch": trained.best.epoch,
@@ -308,7 +338,56 @@ pub fn run(args: TrainArgs) -> Result<()> {
         "crop50_macro_f1": crop.macro_f1,
         "per_class_f1": full.per_class.iter().map(|m| (m.class.as_str().to_string(), serde_json::json!(m.f1))).collect::<serde_json::Map<_, _>>(),
     });
-    std::fs::write(args.out.join(META_FILE), serde_json::to_string_pretty(&meta)? + "\n")?;
-    println!("wrote {} and {}", weights_path.display(), args.out.join(META_FILE).display());
+    std::fs::write(out.join(META_FILE), serde_json::to_string_pretty(&meta)? + "\n")?;
+    println!("wrote {} and {}", weights_path.display(), out.join(META_FILE).display());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: TrainArgs,
+    }
+
+    fn parse(words: &[&str]) -> (TrainConfig, usize) {
+        config(&Cli::try_parse_from(std::iter::once("train").chain(words.iter().copied())).unwrap().args)
+    }
+
+    /// The recorded training config and track count of a shipped model.
+    fn recorded(dir: &str) -> (TrainConfig, usize, String) {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(dir).join(META_FILE);
+        let meta: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let training = &meta["training"];
+        (
+            serde_json::from_value(training["config"].clone()).unwrap(),
+            training["tracks"].as_u64().unwrap() as usize,
+            training["command"].as_str().unwrap().to_string(),
+        )
+    }
+
+    #[test]
+    fn the_readme_commands_train_the_shipped_models_recipes() {
+        for (dir, words) in
+            [("assets/model", &["--epochs", "45"][..]), ("assets/hit-model", &["--hits-only", "--epochs", "45"])]
+        {
+            let (cfg, tracks, command) = recorded(dir);
+            assert_eq!(parse(words), (cfg.clone(), tracks), "{dir}: `cargo xtask train {}`", words.join(" "));
+            // And the command the metadata records asks for the same.
+            let recorded_words: Vec<&str> = command.split_whitespace().skip(3).collect();
+            assert_eq!(parse(&recorded_words), (cfg, tracks), "{dir}: `{command}`");
+        }
+        // Every preset value can still be overridden.
+        let (cfg, tracks) = parse(&["--hits-only", "--channels", "8,32,48", "--track-prob", "0.5", "--tracks", "10"]);
+        assert!(cfg.hits_only);
+        assert_eq!(
+            (cfg.channels, cfg.time_pool, cfg.track_prob, tracks),
+            (Some(vec![8, 32, 48]), Some(vec![1, 2, 1]), 0.5, 10)
+        );
+        assert_eq!(parse(&[]), (TrainConfig::default(), 32));
+    }
 }

@@ -34,8 +34,8 @@ const MIN_GAIN: f64 = 1e-3;
 /// Options of `cargo xtask tune-hits`.
 #[derive(Debug, clap::Args)]
 pub struct TuneHitsArgs {
-    /// Model directory; its drumsort.json gets the thresholds.
-    #[arg(long, default_value = "assets/model")]
+    /// Model directory; its drumsort.json gets the thresholds (the shipped hit model by default).
+    #[arg(long, default_value = "assets/hit-model")]
     pub model: PathBuf,
     /// Labelled one-shots the tuning tracks are played from.
     #[arg(long, default_value = "../shared/drumdata/val")]
