@@ -45,12 +45,21 @@ pub struct Thresholds {
     /// uses `multi_label`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub hits: BTreeMap<DrumClass, f32>,
+    /// An onset whose best drum score is below this is not a hit (the low end of a kick rising
+    /// again in its decay, the late burst of a clap): the hit labeller names nothing and sends no
+    /// note. 0 (models before it) takes every onset as a hit. Tuned by `cargo xtask tune-hits`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub hit_floor: f32,
+}
+
+fn is_zero(x: &f32) -> bool {
+    *x == 0.0
 }
 
 impl Thresholds {
     /// `reject_other` and `multi_label` as given, no per-class hit thresholds.
     pub fn new(reject_other: f32, multi_label: f32) -> Self {
-        Self { reject_other, multi_label, hits: BTreeMap::new() }
+        Self { reject_other, multi_label, hits: BTreeMap::new(), hit_floor: 0.0 }
     }
 
     /// The score at which the hit labeller names `class`.
@@ -239,6 +248,11 @@ impl Classifier {
 
     pub fn meta(&self) -> &ModelMeta {
         &self.meta
+    }
+
+    /// Decides with other thresholds from now on (tuning them, or a user's own).
+    pub fn set_thresholds(&mut self, thresholds: Thresholds) {
+        self.meta.thresholds = thresholds;
     }
 
     /// The feature extractor this model was trained with.

@@ -137,16 +137,45 @@ pub fn hit_clips(
             }
             i += 1;
         }
-        let start = ((first * f64::from(sample_rate)).round() as usize).saturating_sub(pre);
-        if let Some(hit) = audio.get(start..start + len) {
-            let before = &audio[start.saturating_sub(context)..start];
-            let mut samples = vec![0.0; context - before.len()];
-            samples.extend_from_slice(before);
-            samples.extend_from_slice(hit);
-            out.push(HitClip { samples, context, classes });
-        }
+        out.extend(cut(audio, first * f64::from(sample_rate), context, pre, len, classes));
     }
     out
+}
+
+/// The clip of a hit at sample `at`: `context` samples before its pre-roll (silence before the
+/// track starts), then `len` from `pre` before it; none if the track ends first.
+fn cut(audio: &[f32], at: f64, context: usize, pre: usize, len: usize, classes: Vec<DrumClass>) -> Option<HitClip> {
+    let start = (at.round() as usize).saturating_sub(pre);
+    let hit = audio.get(start..start + len)?;
+    let before = &audio[start.saturating_sub(context)..start];
+    let mut samples = vec![0.0; context - before.len()];
+    samples.extend_from_slice(before);
+    samples.extend_from_slice(hit);
+    Some(HitClip { samples, context, classes })
+}
+
+/// Clips, cut as [`hit_clips`] cuts them, at the `onsets` (seconds) an onset detector found where
+/// no hit was played (no annotation within `tol_s`): the low end of a kick rising again in its
+/// decay, a clap's late burst, a flicker in a gated tail. They carry no class, so a model trained
+/// on them learns to name nothing there.
+#[allow(clippy::too_many_arguments)]
+pub fn non_hit_clips(
+    audio: &[f32],
+    sample_rate: u32,
+    hits: &[(f64, DrumClass)],
+    onsets: &[f64],
+    tol_s: f64,
+    context_s: f32,
+    pre_s: f32,
+    len_s: f32,
+) -> Vec<HitClip> {
+    let samples = |s: f32| (s * sample_rate as f32) as usize;
+    let (context, pre, len) = (samples(context_s), samples(pre_s), samples(len_s));
+    onsets
+        .iter()
+        .filter(|&&t| hits.iter().all(|h| (h.0 - t).abs() > tol_s))
+        .filter_map(|&t| cut(audio, t * f64::from(sample_rate), context, pre, len, Vec::new()))
+        .collect()
 }
 
 #[cfg(test)]
@@ -174,5 +203,12 @@ mod tests {
         let early = hit_clips(&audio, 10_000, &[(0.01, DrumClass::Kick)], 0.015, 0.02, 0.005, 0.1);
         assert_eq!(early[0].samples[..150], [0.0; 150], "silence before the track starts");
         assert_eq!(early[0].samples[150..201], audio[..51]);
+
+        // Onsets nothing was played at become clips without a class, cut the same way.
+        let non = non_hit_clips(&audio, 10_000, &hits, &[0.11, 0.3, 0.52, 0.99], 0.03, 0.02, 0.005, 0.1);
+        assert_eq!(non.len(), 1, "0.11 and 0.52 are played hits, 0.99 has no whole clip left");
+        assert_eq!((non[0].classes.len(), non[0].context, non[0].samples.len()), (0, 200, 1200));
+        assert_eq!(non[0].samples[200], 2950.0, "5 ms before 0.3 s");
+        assert_eq!(&non[0].samples[..200], &audio[2750..2950]);
     }
 }

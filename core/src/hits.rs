@@ -382,7 +382,8 @@ impl HitLabeler {
     }
 
     /// Classifies windows in one batch: every drum class at or above its hit threshold (the best
-    /// drum class if none is), and a velocity from each window's peak.
+    /// drum class if none is), and a velocity from each window's peak. A window whose best drum
+    /// scores under the model's `hit_floor` is not a hit and is left out.
     pub fn label(&self, classifier: &Classifier, windows: &[HitWindow]) -> Result<Vec<Hit>> {
         let preds = self.predict(classifier, windows)?;
         let thresholds = &classifier.meta().thresholds;
@@ -394,19 +395,25 @@ impl HitLabeler {
                 classes: drum_classes(p, thresholds),
                 velocity: self.velocity.velocity(w.peak),
             })
+            .filter(|h| !h.classes.is_empty())
             .collect())
     }
 }
 
 /// The drum classes of a hit: those at or above their hit threshold, best first, or else the
-/// single best drum class (an onset is a hit, and `Other` is never a note).
+/// single best drum class (`Other` is never a note); none when even the best drum scores under
+/// `hit_floor` (the onset was not a hit).
 pub fn drum_classes(p: &Prediction, thresholds: &Thresholds) -> Vec<(DrumClass, f32)> {
-    let present = p.drums_present(|c| thresholds.hit(c));
-    if !present.is_empty() {
-        return present;
-    }
     let best = DrumClass::DRUMS.iter().copied().max_by(|a, b| p.scores[a.index()].total_cmp(&p.scores[b.index()]));
-    best.map(|c| vec![(c, p.scores[c.index()])]).unwrap_or_default()
+    let Some(best) = best.filter(|c| p.scores[c.index()] >= thresholds.hit_floor) else {
+        return Vec::new();
+    };
+    let present = p.drums_present(|c| thresholds.hit(c));
+    if present.is_empty() {
+        vec![(best, p.scores[best.index()])]
+    } else {
+        present
+    }
 }
 
 /// Windows classified per forward pass by [`label_track`].
@@ -666,5 +673,33 @@ mod tests {
         assert!(json.contains(r#""hits":{"snare":0.25,"closed_hat":0.7}"#), "{json}");
         assert_eq!(serde_json::from_str::<Thresholds>(&json).unwrap(), tuned);
         assert_eq!(serde_json::from_str::<Thresholds>(r#"{"reject_other":0.3,"multi_label":0.5}"#).unwrap(), flat);
+        // The floor: a best drum under it means the onset was not a hit.
+        let quiet = Prediction { scores: [0.01; DrumClass::COUNT], ..p.clone() };
+        let mut scores = quiet.scores;
+        scores[DrumClass::Tom.index()] = 0.2;
+        let quiet = Prediction { scores, ..quiet };
+        let floored = Thresholds { hit_floor: 0.25, ..flat.clone() };
+        assert_eq!(drum_classes(&quiet, &floored), vec![]);
+        assert_eq!(drum_classes(&quiet, &Thresholds { hit_floor: 0.2, ..flat.clone() }), vec![(DrumClass::Tom, 0.2)]);
+        assert_eq!(drum_classes(&p, &floored), drum_classes(&p, &flat), "a best drum above the floor: as before");
+        // The floor holds even for a class named by a threshold below it.
+        let low_tom = Thresholds { hits: [(DrumClass::Tom, 0.1)].into_iter().collect(), ..floored.clone() };
+        assert_eq!(drum_classes(&quiet, &low_tom), vec![]);
+        assert!(!serde_json::to_string(&flat).unwrap().contains("hit_floor"), "0 is not written");
+    }
+
+    #[test]
+    fn onsets_under_the_floor_are_left_out_of_the_hits() {
+        let (audio, _) = pattern();
+        let cfg = HitConfig::default();
+        let mut c = classifier();
+        let all = label_track(&c, &audio, SR, 256, &cfg).unwrap();
+        assert!(!all.is_empty());
+        // Every score is at most 1: a floor above it leaves no hit, one at 0 keeps them all.
+        let flat = c.meta().thresholds.clone();
+        c.set_thresholds(Thresholds { hit_floor: 1.5, ..flat.clone() });
+        assert!(label_track(&c, &audio, SR, 256, &cfg).unwrap().is_empty());
+        c.set_thresholds(Thresholds { hit_floor: 0.0, ..flat });
+        assert_eq!(label_track(&c, &audio, SR, 256, &cfg).unwrap(), all);
     }
 }

@@ -69,7 +69,7 @@ pub struct Score {
 }
 
 impl Score {
-    fn from_counts(tp: usize, fp: usize, fn_: usize) -> Self {
+    pub(crate) fn from_counts(tp: usize, fp: usize, fn_: usize) -> Self {
         // With nothing found (or nothing to find), a score is perfect only if the other side is
         // empty too.
         let ratio = |a: usize, b: usize, other: usize| {
@@ -144,7 +144,7 @@ fn read_annotations(path: &Path) -> Result<Vec<(f64, DrumClass)>> {
 }
 
 /// Distinct onset times of sorted annotations (sounds within [`SAME_ONSET_S`] are one onset).
-fn onset_times(ann: &[(f64, DrumClass)]) -> Vec<f64> {
+pub(crate) fn onset_times(ann: &[(f64, DrumClass)]) -> Vec<f64> {
     let mut out: Vec<f64> = Vec::new();
     for &(t, _) in ann {
         if out.last().is_none_or(|&l| t - l > SAME_ONSET_S) {

@@ -11,6 +11,7 @@ use drumsort_core::dataset;
 use drumsort_core::decode::DecodeOptions;
 use drumsort_core::hits::{CONTEXT_S, PRE_ROLL_S};
 use drumsort_core::mel::MelConfig;
+use drumsort_core::onset::{OnsetConfig, OnsetDetector};
 use drumsort_core::train::{train, TrainConfig};
 use drumsort_core::DrumClass;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -60,6 +61,11 @@ pub struct TrainArgs {
     /// crops of validation ([`HIT_RECIPE`]; each flag below still overrides).
     #[arg(long)]
     pub hits_only: bool,
+    /// Also train on the onsets the detector finds in the training tracks where nothing was
+    /// played, labelled with no class, so the hit labeller can tell they are not hits
+    /// (`thresholds.hit_floor`).
+    #[arg(long)]
+    pub non_hits: bool,
     /// Output channels of the conv blocks, comma-separated (default 8,32,48; 16,64,96 with
     /// --hits-only).
     #[arg(long, value_delimiter = ',')]
@@ -162,32 +168,51 @@ const TOGETHER_S: f64 = 0.015;
 
 /// Hits cut from `n` tracks played from the one-shots of `dir`: from the hit labeller's pre-roll
 /// before each hit to a little past the longest crop.
-fn track_hits(dir: &Path, n: usize, seed: u64, cfg: &TrainConfig) -> Result<Vec<dataset::HitClip>> {
+fn track_hits(dir: &Path, n: usize, seed: u64, cfg: &TrainConfig, non_hits: bool) -> Result<Vec<dataset::HitClip>> {
     let mut hits = Vec::new();
     if n == 0 {
         return Ok(hits);
     }
     let t = Instant::now();
     let len_s = cfg.crop_ms.1 / 1000.0 + 0.01;
+    let sr = crate::performances::SR;
+    let context_s = if cfg.background_removal { CONTEXT_S } else { 0.0 };
+    let mut non = 0;
     crate::performances::for_each_track(dir, n, seed, |_, audio, annotations| {
-        hits.extend(dataset::hit_clips(
-            audio,
-            crate::performances::SR,
-            annotations,
-            TOGETHER_S,
-            if cfg.background_removal { CONTEXT_S } else { 0.0 },
-            PRE_ROLL_S,
-            len_s,
-        ));
+        hits.extend(dataset::hit_clips(audio, sr, annotations, TOGETHER_S, context_s, PRE_ROLL_S, len_s));
+        if non_hits {
+            let onsets = detected_onsets(audio, sr, NON_HIT_SENSITIVITY);
+            let clips =
+                dataset::non_hit_clips(audio, sr, annotations, &onsets, NON_HIT_TOL_S, context_s, PRE_ROLL_S, len_s);
+            non += clips.len();
+            hits.extend(clips);
+        }
         Ok(())
     })?;
     eprintln!(
-        "cut {} hits from {n} tracks played from {} in {:.1} s",
+        "cut {} hits ({non} of them onsets where nothing was played) from {n} tracks played from {} in {:.1} s",
         hits.len(),
         dir.display(),
         t.elapsed().as_secs_f64()
     );
     Ok(hits)
+}
+
+/// The detector's sensitivity when it looks for onsets where nothing was played (`--non-hits`):
+/// above the default 0.5, so the model also learns the false onsets of a more sensitive setting.
+const NON_HIT_SENSITIVITY: f32 = 0.8;
+/// A detected onset this far from every annotation is not a hit (`eval-hits`' tolerance).
+const NON_HIT_TOL_S: f64 = crate::eval_hits::DEFAULT_TOLERANCE_S;
+
+/// Onset times (seconds) the hit labeller's detector finds in `audio` at `sensitivity`.
+fn detected_onsets(audio: &[f32], sample_rate: u32, sensitivity: f32) -> Vec<f64> {
+    let mut detector = OnsetDetector::new(sample_rate, &OnsetConfig { sensitivity, ..OnsetConfig::default() });
+    let mut onsets = Vec::new();
+    let tail = vec![0.0; detector.max_delay() + 512];
+    for block in audio.chunks(512).chain(tail.chunks(512)) {
+        detector.process(block, |sample, _| onsets.push(sample as f64 / f64::from(sample_rate)));
+    }
+    onsets
 }
 
 /// Decodes a labelled folder, printing what failed.
@@ -243,7 +268,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         bail!("need decodable files in both {} and {}", args.train.display(), args.val.display());
     }
 
-    let hits = track_hits(&args.train, tracks, cfg.seed, &cfg)?;
+    let hits = track_hits(&args.train, tracks, cfg.seed, &cfg, args.non_hits)?;
 
     let started = Instant::now();
     let bar = ProgressBar::new(0);
@@ -298,6 +323,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
             "train_files": train_clips.len(),
             "tracks": tracks,
             "track_hits": hits.len(),
+            "non_hits": args.non_hits,
             "val_files": val_clips.len(),
             "best_epoch": trained.best.epoch,
             "seconds": started.elapsed().as_secs_f64().round(),
