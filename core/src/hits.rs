@@ -363,6 +363,13 @@ impl HitLabeler {
         self.pre_roll
     }
 
+    /// Runs the model once on a silent window, so that the first real hit does not also pay for
+    /// the model's first run (buffers, thread pool): call it on the worker before hits arrive.
+    pub fn warm_up(&self, classifier: &Classifier) -> Result<()> {
+        let silent = HitWindow { sample: 0, peak: 0.0, strength: 0.0, samples: vec![0.0; self.window_len] };
+        self.predict(classifier, &[silent]).map(drop)
+    }
+
     /// The model's scores for windows, in one batch.
     pub fn predict(&self, classifier: &Classifier, windows: &[HitWindow]) -> Result<Vec<Prediction>> {
         let model_rate = classifier.meta().features.sample_rate;
@@ -686,6 +693,19 @@ mod tests {
         let low_tom = Thresholds { hits: [(DrumClass::Tom, 0.1)].into_iter().collect(), ..floored.clone() };
         assert_eq!(drum_classes(&quiet, &low_tom), vec![]);
         assert!(!serde_json::to_string(&flat).unwrap().contains("hit_floor"), "0 is not written");
+    }
+
+    #[test]
+    fn warming_up_runs_the_model_without_touching_the_ring() {
+        let (audio, _) = pattern();
+        let (mut detector, mut labeler) = HitDetector::new(SR, &HitConfig::default());
+        labeler.warm_up(&classifier()).unwrap();
+        detector.process(&audio);
+        let mut windows = Vec::new();
+        labeler.pop_all(&mut windows);
+        assert!(windows.len() >= 10, "{} windows", windows.len());
+        assert!(windows.iter().all(|w| w.peak > 0.0), "every window is a hit, none the silent warm-up");
+        assert_eq!(labeler.dropped(), 0);
     }
 
     #[test]

@@ -118,6 +118,10 @@ fn hit_loop(
     let mut undelivered = 0u64;
     while !stop.load(Ordering::Acquire) {
         while let Ok(next) = setup.try_recv() {
+            if let Some(classifier) = classifier.as_ref() {
+                // Paid now, not by the first hit. A failure here shows again on a real window.
+                let _ = next.0.warm_up(classifier);
+            }
             current = Some(next);
         }
         let Some((labeler, notes)) = current.as_mut() else {
