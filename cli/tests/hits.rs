@@ -178,3 +178,21 @@ fn bad_options_are_refused() {
     let out = drumsort().args(["hits", dir.join("missing.wav").to_str().unwrap()]).output().unwrap();
     assert!(!out.status.success());
 }
+
+#[test]
+fn the_built_in_model_is_the_hit_model_not_the_one_shot_classifier() {
+    let dir = temp_dir("model");
+    let wav = dir.join("groove.wav");
+    write_track(&wav);
+    let assets = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets");
+    let hits = |model: Option<&str>| {
+        let mut args = vec!["hits".to_string(), wav.to_str().unwrap().to_string()];
+        if let Some(m) = model {
+            args.extend(["--model".to_string(), assets.join(m).to_str().unwrap().to_string()]);
+        }
+        String::from_utf8(run(&args.iter().map(String::as_str).collect::<Vec<_>>()).stdout).unwrap()
+    };
+    let built_in = hits(None);
+    assert_eq!(built_in, hits(Some("hit-model")), "the embedded weights are assets/hit-model/");
+    assert_ne!(built_in, hits(Some("model")), "the one-shot classifier scores these hits differently");
+}
