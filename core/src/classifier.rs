@@ -216,6 +216,10 @@ impl Classifier {
         if meta.classes != names {
             return Err(ModelError::Mismatch(format!("class order {:?} differs from {:?}", meta.classes, names)));
         }
+        let floor = meta.thresholds.hit_floor;
+        if !(0.0..=1.0).contains(&floor) {
+            return Err(ModelError::Mismatch(format!("hit_floor {floor} is not a score in 0..=1")));
+        }
         if meta.model.n_mels != meta.features.n_mels || meta.model.n_classes != DrumClass::COUNT {
             return Err(ModelError::Mismatch("model and feature configs disagree".into()));
         }
@@ -326,6 +330,13 @@ impl Classifier {
 /// that runs rather than one that is right (`assets/model/` may lag behind the network code).
 #[cfg(test)]
 pub(crate) fn untrained(version: &str) -> Classifier {
+    let (weights, meta) = untrained_parts(version);
+    Classifier::from_bytes(&weights, &serde_json::to_string(&meta).unwrap()).unwrap()
+}
+
+/// [`untrained`]'s weights (safetensors bytes) and metadata.
+#[cfg(test)]
+fn untrained_parts(version: &str) -> (Vec<u8>, ModelMeta) {
     use candle_nn::VarMap;
     let varmap = VarMap::new();
     let config = model::Config::default();
@@ -346,7 +357,7 @@ pub(crate) fn untrained(version: &str) -> Classifier {
         training: serde_json::Value::Null,
         validation: serde_json::Value::Null,
     };
-    Classifier::from_bytes(&weights, &serde_json::to_string(&meta).unwrap()).unwrap()
+    (weights, meta)
 }
 
 #[cfg(test)]
@@ -356,6 +367,16 @@ mod tests {
 
     fn mel() -> Arc<MelSpectrogram> {
         Arc::new(MelSpectrogram::new(&MelConfig::default()))
+    }
+
+    #[test]
+    fn a_hit_floor_that_is_not_a_score_is_refused() {
+        let (weights, mut meta) = untrained_parts("floor-test");
+        for (floor, ok) in [(0.0, true), (0.3, true), (1.0, true), (-0.1, false), (1.5, false), (f32::NAN, false)] {
+            meta.thresholds.hit_floor = floor;
+            let loaded = Classifier::from_bytes(&weights, &serde_json::to_string(&meta).unwrap());
+            assert_eq!(loaded.is_ok(), ok, "floor {floor}");
+        }
     }
 
     #[test]

@@ -155,7 +155,8 @@ fn cut(audio: &[f32], at: f64, context: usize, pre: usize, len: usize, classes: 
 }
 
 /// Clips, cut as [`hit_clips`] cuts them, at the `onsets` (seconds) an onset detector found where
-/// no hit was played (no annotation within `tol_s`): the low end of a kick rising again in its
+/// no hit was played (no annotation within `tol_s` before it or anywhere in the clip after it,
+/// which would put a played hit in a clip labelled with none): the low end of a kick rising again in its
 /// decay, a clap's late burst, a flicker in a gated tail. They carry no class, so a model trained
 /// on them learns to name nothing there.
 #[allow(clippy::too_many_arguments)]
@@ -173,7 +174,7 @@ pub fn non_hit_clips(
     let (context, pre, len) = (samples(context_s), samples(pre_s), samples(len_s));
     onsets
         .iter()
-        .filter(|&&t| hits.iter().all(|h| (h.0 - t).abs() > tol_s))
+        .filter(|&&t| hits.iter().all(|h| h.0 < t - tol_s || h.0 > t + f64::from(len_s)))
         .filter_map(|&t| cut(audio, t * f64::from(sample_rate), context, pre, len, Vec::new()))
         .collect()
 }
@@ -205,8 +206,8 @@ mod tests {
         assert_eq!(early[0].samples[150..201], audio[..51]);
 
         // Onsets nothing was played at become clips without a class, cut the same way.
-        let non = non_hit_clips(&audio, 10_000, &hits, &[0.11, 0.3, 0.52, 0.99], 0.03, 0.02, 0.005, 0.1);
-        assert_eq!(non.len(), 1, "0.11 and 0.52 are played hits, 0.99 has no whole clip left");
+        let non = non_hit_clips(&audio, 10_000, &hits, &[0.07, 0.11, 0.3, 0.42, 0.52, 0.99], 0.03, 0.02, 0.005, 0.1);
+        assert_eq!(non.len(), 1, "0.11 and 0.52 are played hits, 0.07 and 0.42 would hold one, 0.99 is too late");
         assert_eq!((non[0].classes.len(), non[0].context, non[0].samples.len()), (0, 200, 1200));
         assert_eq!(non[0].samples[200], 2950.0, "5 ms before 0.3 s");
         assert_eq!(&non[0].samples[..200], &audio[2750..2950]);

@@ -119,8 +119,9 @@ fn hit_loop(
     while !stop.load(Ordering::Acquire) {
         while let Ok(next) = setup.try_recv() {
             if let Some(classifier) = classifier.as_ref() {
-                // Paid now, not by the first hit. A failure here shows again on a real window.
-                let _ = next.0.warm_up(classifier);
+                // Paid now, not by the first hit. A failure (or a panic) here shows again, and is
+                // reported, on the first real window.
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| next.0.warm_up(classifier)));
             }
             current = Some(next);
         }

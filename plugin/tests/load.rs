@@ -97,7 +97,7 @@ fn hours_of_drums_with_a_slow_worker_keep_process_fast_memory_flat_and_drops_exa
         })
     };
 
-    // The plugin's path, with a worker that labels with the shipped model but stalls per batch.
+    // The plugin's path, with a worker that labels with the shipped hit model but stalls per batch.
     let (mut rt, mut labeler, ends) = Realtime::new(RATE, BLOCK, &cfg);
     let stop = Arc::new(AtomicBool::new(false));
     let delivered = Arc::new(AtomicU64::new(0));

@@ -30,7 +30,8 @@ struct Cli {
 enum Command {
     /// Bundle the plugin (release) and copy it into ~/.clap and ~/.vst3.
     Install,
-    /// Train the classifier and write assets/model/.
+    /// Train the classifier and write assets/model/ (the hit model and assets/hit-model/ with
+    /// --hits-only).
     Train(train::TrainArgs),
     /// Evaluate a model on a labelled folder.
     Eval(eval::EvalArgs),

@@ -1,5 +1,5 @@
 //! `cargo xtask train`: decode the labelled folders once, train, tune the reject threshold on
-//! validation, and write `assets/model/` (weights + metadata with the command, data hash and
+//! validation, and write `assets/model/` (`assets/hit-model/` with `--hits-only`; weights + metadata with the command, data hash and
 //! figures that produced them).
 
 use std::path::{Path, PathBuf};

@@ -161,14 +161,22 @@ pub fn tune(tracks: &[ScoredTrack], start: &Thresholds) -> Thresholds {
     best
 }
 
-/// Tunes `meta`'s hit thresholds for the weights in `weights`, printing the before/after figures.
+/// Tunes `meta`'s hit thresholds for the weights in `weights` (and its `hit_floor`, if it was
+/// trained with `--non-hits`), printing the before/after figures.
 pub fn tune_meta(weights: &[u8], meta: &mut ModelMeta, val: &Path, n: usize, seed: u64) -> Result<()> {
     let classifier = Classifier::from_bytes(weights, &serde_json::to_string(meta)?)?;
     let t = std::time::Instant::now();
     let tracks = score_tracks(&classifier, val, n, seed)?;
     let flat = Thresholds { hits: BTreeMap::new(), hit_floor: 0.0, ..meta.thresholds.clone() };
     let before = per_class(&tracks, &flat);
-    let tuned = tune_floor(&tracks, &tune(&tracks, &flat));
+    let tuned = tune(&tracks, &flat);
+    // Only a model trained on onsets where nothing was played (`train --non-hits`) learnt to
+    // score them low; for any other a floor would only trade the misses of today's tuning tracks.
+    let tuned = if meta.training["non_hits"] == serde_json::Value::Bool(true) {
+        tune_floor(&tracks, &tuned)
+    } else {
+        Thresholds { hit_floor: 0.0, ..tuned }
+    };
     let after = per_class(&tracks, &tuned);
     println!(
         "hit thresholds tuned on {n} tracks played from {} (seed {seed}) in {:.0} s:",
