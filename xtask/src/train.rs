@@ -189,8 +189,9 @@ fn track_hits(dir: &Path, n: usize, seed: u64, cfg: &TrainConfig, non_hits: bool
         }
         Ok(())
     })?;
+    let non = if non_hits { format!(" ({non} of them onsets where nothing was played)") } else { String::new() };
     eprintln!(
-        "cut {} hits ({non} of them onsets where nothing was played) from {n} tracks played from {} in {:.1} s",
+        "cut {} hits{non} from {n} tracks played from {} in {:.1} s",
         hits.len(),
         dir.display(),
         t.elapsed().as_secs_f64()
