@@ -453,6 +453,20 @@ pub(crate) mod alloc_counter {
     }
 }
 
+/// Every onset of a whole recording (`x`, mono at `sample_rate`) as a detector fed `block`
+/// samples at a time finds it, `(sample, strength)`, the detector flushed with silence at the end:
+/// the offline counterpart of feeding [`OnsetDetector::process`] live. Allocates.
+pub fn detect_all(x: &[f32], sample_rate: u32, block: usize, cfg: &OnsetConfig) -> Vec<(u64, f32)> {
+    let block = block.max(1);
+    let mut det = OnsetDetector::new(sample_rate, cfg);
+    let mut found = Vec::new();
+    for b in x.chunks(block) {
+        det.process(b, |s, v| found.push((s, v)));
+    }
+    det.process(&vec![0.0; det.max_delay() + block], |s, v| found.push((s, v)));
+    found
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -489,13 +503,7 @@ pub(crate) mod tests {
     }
 
     pub(crate) fn detect(x: &[f32], block: usize, cfg: &OnsetConfig) -> Vec<(u64, f32)> {
-        let mut det = OnsetDetector::new(SR, cfg);
-        let mut found = Vec::new();
-        for b in x.chunks(block) {
-            det.process(b, |s, v| found.push((s, v)));
-        }
-        det.process(&vec![0.0; det.max_delay() + block], |s, v| found.push((s, v)));
-        found
+        detect_all(x, SR, block, cfg)
     }
 
     /// (precision, recall, worst timing error in ms) with greedy matching within `tol_ms`.

@@ -12,7 +12,7 @@ use anyhow::{bail, Context, Result};
 use drumsort_core::classifier::Classifier;
 use drumsort_core::decode::{decode_file, DecodeOptions};
 use drumsort_core::hits::{label_track, HitConfig};
-use drumsort_core::onset::{OnsetConfig, OnsetDetector};
+use drumsort_core::onset::{detect_all, OnsetConfig};
 use drumsort_core::DrumClass;
 use serde::Serialize;
 
@@ -318,14 +318,10 @@ fn score_set(
                 .iter()
                 .map(|h| (h.seconds(rate), h.classes.iter().map(|x| x.0).collect()))
                 .collect(),
-            None => {
-                let mut det = OnsetDetector::new(rate, &cfg.onset);
-                let mut found = Vec::new();
-                for b in audio.chunks(args.block.max(1)).chain(std::iter::once(&vec![0.0; det.max_delay() + 1][..])) {
-                    det.process(b, |s, _| found.push((s as f64 / f64::from(rate), Vec::new())));
-                }
-                found
-            }
+            None => detect_all(&audio, rate, args.block, &cfg.onset)
+                .into_iter()
+                .map(|(s, _)| (s as f64 / f64::from(rate), Vec::new()))
+                .collect(),
         };
         results.push(score_track(name.clone(), &truth, &found, tol, classifier.is_some()));
     }

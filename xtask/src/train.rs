@@ -11,7 +11,7 @@ use drumsort_core::dataset;
 use drumsort_core::decode::DecodeOptions;
 use drumsort_core::hits::{CONTEXT_S, PRE_ROLL_S};
 use drumsort_core::mel::MelConfig;
-use drumsort_core::onset::{OnsetConfig, OnsetDetector};
+use drumsort_core::onset::{detect_all, OnsetConfig};
 use drumsort_core::train::{train, TrainConfig};
 use drumsort_core::DrumClass;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -181,7 +181,9 @@ fn track_hits(dir: &Path, n: usize, seed: u64, cfg: &TrainConfig, non_hits: bool
     crate::performances::for_each_track(dir, n, seed, |_, audio, annotations| {
         hits.extend(dataset::hit_clips(audio, sr, annotations, TOGETHER_S, context_s, PRE_ROLL_S, len_s));
         if non_hits {
-            let onsets = detected_onsets(audio, sr, NON_HIT_SENSITIVITY);
+            let onset_cfg = OnsetConfig { sensitivity: NON_HIT_SENSITIVITY, ..OnsetConfig::default() };
+            let onsets: Vec<f64> =
+                detect_all(audio, sr, 512, &onset_cfg).into_iter().map(|(s, _)| s as f64 / f64::from(sr)).collect();
             let clips =
                 dataset::non_hit_clips(audio, sr, annotations, &onsets, NON_HIT_TOL_S, context_s, PRE_ROLL_S, len_s);
             non += clips.len();
@@ -204,17 +206,6 @@ fn track_hits(dir: &Path, n: usize, seed: u64, cfg: &TrainConfig, non_hits: bool
 const NON_HIT_SENSITIVITY: f32 = 0.8;
 /// A detected onset this far from every annotation is not a hit (`eval-hits`' tolerance).
 const NON_HIT_TOL_S: f64 = crate::eval_hits::DEFAULT_TOLERANCE_S;
-
-/// Onset times (seconds) the hit labeller's detector finds in `audio` at `sensitivity`.
-fn detected_onsets(audio: &[f32], sample_rate: u32, sensitivity: f32) -> Vec<f64> {
-    let mut detector = OnsetDetector::new(sample_rate, &OnsetConfig { sensitivity, ..OnsetConfig::default() });
-    let mut onsets = Vec::new();
-    let tail = vec![0.0; detector.max_delay() + 512];
-    for block in audio.chunks(512).chain(tail.chunks(512)) {
-        detector.process(block, |sample, _| onsets.push(sample as f64 / f64::from(sample_rate)));
-    }
-    onsets
-}
 
 /// Decodes a labelled folder, printing what failed.
 pub fn load_folder(dir: &Path, opts: &DecodeOptions) -> Result<(Vec<dataset::Clip>, String)> {
