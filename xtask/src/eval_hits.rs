@@ -69,7 +69,7 @@ pub struct Score {
 }
 
 impl Score {
-    pub(crate) fn from_counts(tp: usize, fp: usize, fn_: usize) -> Self {
+    fn from_counts(tp: usize, fp: usize, fn_: usize) -> Self {
         // With nothing found (or nothing to find), a score is perfect only if the other side is
         // empty too.
         let ratio = |a: usize, b: usize, other: usize| {
@@ -109,9 +109,9 @@ pub fn match_times(found: &[f64], truth: &[f64], tol: f64) -> Vec<(usize, usize)
 
 /// Figures for one track.
 #[derive(Debug, Serialize)]
-struct TrackResult {
+pub(crate) struct TrackResult {
     name: String,
-    onsets: Score,
+    pub(crate) onsets: Score,
     /// `(found - truth)` of matched onsets, seconds.
     #[serde(skip)]
     errors: Vec<f64>,
@@ -144,7 +144,7 @@ fn read_annotations(path: &Path) -> Result<Vec<(f64, DrumClass)>> {
 }
 
 /// Distinct onset times of sorted annotations (sounds within [`SAME_ONSET_S`] are one onset).
-pub(crate) fn onset_times(ann: &[(f64, DrumClass)]) -> Vec<f64> {
+fn onset_times(ann: &[(f64, DrumClass)]) -> Vec<f64> {
     let mut out: Vec<f64> = Vec::new();
     for &(t, _) in ann {
         if out.last().is_none_or(|&l| t - l > SAME_ONSET_S) {
@@ -154,7 +154,7 @@ pub(crate) fn onset_times(ann: &[(f64, DrumClass)]) -> Vec<f64> {
     out
 }
 
-fn score_track(
+pub(crate) fn score_track(
     name: String,
     truth: &[(f64, DrumClass)],
     found: &[(f64, Vec<DrumClass>)],

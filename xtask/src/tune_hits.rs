@@ -102,16 +102,21 @@ fn per_class(tracks: &[ScoredTrack], thresholds: &Thresholds) -> BTreeMap<DrumCl
 fn onsets(tracks: &[ScoredTrack], thresholds: &Thresholds) -> Score {
     let mut total = Score::default();
     for t in tracks {
-        let found: Vec<f64> = found(t, thresholds).into_iter().map(|f| f.0).collect();
-        let truth = crate::eval_hits::onset_times(&t.truth);
-        let n = crate::eval_hits::match_times(&found, &truth, crate::eval_hits::DEFAULT_TOLERANCE_S).len();
-        total.add(&Score::from_counts(n, found.len() - n, truth.len() - n));
+        let found = found(t, thresholds);
+        let scored = crate::eval_hits::score_track(
+            String::new(),
+            &t.truth,
+            &found,
+            crate::eval_hits::DEFAULT_TOLERANCE_S,
+            false,
+        );
+        total.add(&scored.onsets);
     }
     total
 }
 
-/// Floors tried for the best drum score of an onset (0: every onset is a hit).
-const FLOOR_GRID: [f32; 9] = [0.0, 0.02, 0.05, 0.08, 0.1, 0.15, 0.2, 0.25, 0.3];
+/// Floors tried for the best drum score of an onset, above the starting 0 (every onset a hit).
+const FLOOR_GRID: [f32; 8] = [0.02, 0.05, 0.08, 0.1, 0.15, 0.2, 0.25, 0.3];
 
 /// The `hit_floor` that maximises the onset F1 on `tracks` (the lowest of equals), with
 /// `thresholds`' per-class thresholds.
@@ -172,11 +177,9 @@ pub fn tune_meta(weights: &[u8], meta: &mut ModelMeta, val: &Path, n: usize, see
     let tuned = tune(&tracks, &flat);
     // Only a model trained on onsets where nothing was played (`train --non-hits`) learnt to
     // score them low; for any other a floor would only trade the misses of today's tuning tracks.
-    let tuned = if meta.training["non_hits"] == serde_json::Value::Bool(true) {
-        tune_floor(&tracks, &tuned)
-    } else {
-        Thresholds { hit_floor: 0.0, ..tuned }
-    };
+    // (`tune` keeps `flat`'s floor of 0.)
+    let tuned =
+        if meta.training["non_hits"] == serde_json::Value::Bool(true) { tune_floor(&tracks, &tuned) } else { tuned };
     let after = per_class(&tracks, &tuned);
     println!(
         "hit thresholds tuned on {n} tracks played from {} (seed {seed}) in {:.0} s:",
