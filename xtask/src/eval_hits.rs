@@ -249,7 +249,81 @@ fn track_pairs(data: &Path) -> Result<Vec<(String, PathBuf, PathBuf)>> {
 struct SetSummary {
     onsets: Score,
     per_class: BTreeMap<DrumClass, Score>,
+    /// Each track's onset and per-class counts, for intervals and pooling over sets.
+    tracks: Vec<TrackCounts>,
     json: serde_json::Value,
+}
+
+/// One track's onset and per-class counts.
+#[derive(Clone)]
+struct TrackCounts {
+    onsets: Score,
+    per_class: BTreeMap<DrumClass, Score>,
+}
+
+impl TrackCounts {
+    /// The counts of `class` (`None`: onsets); a class the track neither plays nor names has none.
+    fn get(&self, class: Option<DrumClass>) -> Score {
+        class.map_or(self.onsets, |c| self.per_class.get(&c).copied().unwrap_or_default())
+    }
+}
+
+/// [`f1_interval`] of onsets (`"onsets"`) and of every class some track plays or names.
+fn intervals(tracks: &[TrackCounts]) -> BTreeMap<String, (f64, f64)> {
+    let classes = DrumClass::DRUMS.into_iter().filter(|c| tracks.iter().any(|t| t.per_class.contains_key(c)));
+    std::iter::once(("onsets".to_string(), f1_interval(tracks, None)))
+        .chain(classes.map(|c| (c.as_str().to_string(), f1_interval(tracks, Some(c)))))
+        .collect()
+}
+
+/// `tracks`' counts added up.
+fn pool(tracks: &[TrackCounts]) -> TrackCounts {
+    let mut pooled = TrackCounts { onsets: Score::default(), per_class: BTreeMap::new() };
+    for t in tracks {
+        pooled.onsets.add(&t.onsets);
+        for (c, sc) in &t.per_class {
+            pooled.per_class.entry(*c).or_default().add(sc);
+        }
+    }
+    pooled
+}
+
+/// F1 and 95 % interval of onsets and of each class over every track of every set.
+fn pooled_json(summaries: &[SetSummary]) -> serde_json::Value {
+    let all: Vec<TrackCounts> = summaries.iter().flat_map(|s| s.tracks.iter().cloned()).collect();
+    let pooled = pool(&all);
+    let f1: BTreeMap<String, f64> = std::iter::once(("onsets".to_string(), pooled.onsets.f1))
+        .chain(pooled.per_class.iter().map(|(c, sc)| (c.as_str().to_string(), sc.f1)))
+        .collect();
+    serde_json::json!({ "tracks": all.len(), "f1": f1, "f1_interval_95": intervals(&all) })
+}
+
+/// Resamples in [`f1_interval`].
+const BOOTSTRAP_ROUNDS: usize = 2000;
+
+/// 95 % interval of the F1 pooled over `tracks` (of `class`, or of onsets), by the percentile
+/// bootstrap over tracks: the tracks are drawn with replacement [`BOOTSTRAP_ROUNDS`] times and
+/// each draw's counts pooled. Tracks, not hits, are the unit: a track plays one sample per class,
+/// so its hits are not independent. Seeded: the same tracks always give the same interval.
+fn f1_interval(tracks: &[TrackCounts], class: Option<DrumClass>) -> (f64, f64) {
+    use rand::{Rng, SeedableRng};
+    if tracks.is_empty() {
+        return (0.0, 0.0);
+    }
+    let counts: Vec<Score> = tracks.iter().map(|t| t.get(class)).collect();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+    let mut f1s: Vec<f64> = (0..BOOTSTRAP_ROUNDS)
+        .map(|_| {
+            let mut pooled = Score::default();
+            for _ in 0..counts.len() {
+                pooled.add(&counts[rng.gen_range(0..counts.len())]);
+            }
+            pooled.f1
+        })
+        .collect();
+    f1s.sort_by(f64::total_cmp);
+    let at = |q: f64| f1s[((q * (BOOTSTRAP_ROUNDS - 1) as f64).round() as usize).min(BOOTSTRAP_ROUNDS - 1)];
+    (at(0.025), at(0.975))
 }
 
 pub fn run(args: EvalHitsArgs) -> Result<()> {
@@ -291,6 +365,7 @@ pub fn run(args: EvalHitsArgs) -> Result<()> {
             _ => serde_json::json!({
                 "sets": summaries.iter().map(|s| &s.json).collect::<Vec<_>>(),
                 "mean_f1": means,
+                "pooled": pooled_json(&summaries),
             }),
         };
         std::fs::write(path, serde_json::to_string_pretty(&json)? + "\n")
@@ -342,39 +417,47 @@ fn mean_f1(summaries: &[SetSummary]) -> BTreeMap<String, f64> {
     sums.into_iter().map(|(k, (sum, n))| (k, sum / n as f64)).collect()
 }
 
-/// F1 of onsets and of each class, one column per set, and the mean over sets.
+/// F1 of onsets and of each class, one column per set, the mean over sets, and the F1 of all the
+/// sets' tracks pooled with its 95 % interval.
 fn print_side_by_side(data: &[PathBuf], summaries: &[SetSummary], means: &BTreeMap<String, f64>) {
     println!("F1 per set:");
     for (i, d) in data.iter().enumerate() {
         println!("  [{}] {}", i + 1, d.display());
     }
+    let all: Vec<TrackCounts> = summaries.iter().flat_map(|s| s.tracks.iter().cloned()).collect();
+    let pooled = pool(&all);
     let header: Vec<String> = (1..=summaries.len()).map(|i| format!("{:>7}", format!("[{i}]"))).collect();
-    println!("{:<12} {} {:>7}", "", header.join(" "), "mean");
-    let row = |name: &str, cell: &dyn Fn(&SetSummary) -> Option<f64>| {
+    println!("{:<12} {} {:>7} {:>7} {:>14}", "", header.join(" "), "mean", "pooled", "95% interval");
+    let row = |name: &str, class: Option<DrumClass>, cell: &dyn Fn(&SetSummary) -> Option<f64>| {
         let cells: Vec<String> =
             summaries.iter().map(|s| cell(s).map_or(format!("{:>7}", "-"), |f| format!("{f:>7.3}"))).collect();
-        println!("{name:<12} {} {:>7.3}", cells.join(" "), means.get(name).copied().unwrap_or(0.0));
+        let (lo, hi) = f1_interval(&all, class);
+        println!(
+            "{name:<12} {} {:>7.3} {:>7.3} {:>14}",
+            cells.join(" "),
+            means.get(name).copied().unwrap_or(0.0),
+            pooled.get(class).f1,
+            format!("[{lo:.3}, {hi:.3}]")
+        );
     };
-    row("onsets", &|s| Some(s.onsets.f1));
+    row("onsets", None, &|s| Some(s.onsets.f1));
     for c in DrumClass::DRUMS {
         if summaries.iter().any(|s| s.per_class.contains_key(&c)) {
-            row(c.as_str(), &|s| s.per_class.get(&c).map(|sc| sc.f1));
+            row(c.as_str(), Some(c), &|s| s.per_class.get(&c).map(|sc| sc.f1));
         }
     }
+    println!("(pooled: every track of every set; 95% interval: percentile bootstrap over those tracks)");
 }
 
 /// Prints one set's figures (per track, pooled onsets, timing, per class) and returns them.
 fn report(args: &EvalHitsArgs, data: &Path, classifier: Option<&Classifier>, results: &[TrackResult]) -> SetSummary {
-    let mut onsets = Score::default();
-    let mut per_class: BTreeMap<DrumClass, Score> = BTreeMap::new();
+    let tracks: Vec<TrackCounts> =
+        results.iter().map(|r| TrackCounts { onsets: r.onsets, per_class: r.per_class.clone() }).collect();
+    let TrackCounts { onsets, per_class } = pool(&tracks);
     let mut errors: Vec<f64> = Vec::new();
     let mut confusions: BTreeMap<(DrumClass, DrumClass), usize> = BTreeMap::new();
     println!("{:<28} {:>6} {:>6} {:>6} {:>6} {:>6}", "track", "P", "R", "F1", "hits", "mean|dt|");
     for r in results {
-        onsets.add(&r.onsets);
-        for (c, s) in &r.per_class {
-            per_class.entry(*c).or_default().add(s);
-        }
         errors.extend(&r.errors);
         for (k, n) in &r.confusions {
             *confusions.entry(*k).or_default() += n;
@@ -405,18 +488,29 @@ fn report(args: &EvalHitsArgs, data: &Path, classifier: Option<&Classifier>, res
         "\nmodel {model}  lookahead {} ms  sensitivity {}  block {}  tolerance {} ms",
         args.lookahead_ms, args.sensitivity, args.block, args.tolerance_ms
     );
+    let (lo, hi) = f1_interval(&tracks, None);
     println!(
-        "onsets: P {:.4}  R {:.4}  F1 {:.4}  (tp {} fp {} fn {})",
+        "onsets: P {:.4}  R {:.4}  F1 {:.4} [{lo:.3}, {hi:.3}]  (tp {} fp {} fn {})",
         onsets.precision, onsets.recall, onsets.f1, onsets.tp, onsets.fp, onsets.fn_
     );
     println!(
         "timing: mean |error| {mean_abs:.2} ms  median |error| {median_abs:.2} ms  mean signed {mean_signed:+.2} ms"
     );
     if !per_class.is_empty() {
-        println!("\n{:<12} {:>7} {:>7} {:>7} {:>8}", "class", "P", "R", "F1", "support");
+        println!("\n{:<12} {:>7} {:>7} {:>7} {:>14} {:>8}", "class", "P", "R", "F1", "95% interval", "support");
         for (c, s) in &per_class {
-            println!("{:<12} {:>7.3} {:>7.3} {:>7.3} {:>8}", c.as_str(), s.precision, s.recall, s.f1, s.tp + s.fn_);
+            let (lo, hi) = f1_interval(&tracks, Some(*c));
+            println!(
+                "{:<12} {:>7.3} {:>7.3} {:>7.3} {:>14} {:>8}",
+                c.as_str(),
+                s.precision,
+                s.recall,
+                s.f1,
+                format!("[{lo:.3}, {hi:.3}]"),
+                s.tp + s.fn_
+            );
         }
+        println!("(95% interval: percentile bootstrap over this set's tracks)");
     }
     if args.details && !confusions.is_empty() {
         println!(
@@ -444,11 +538,12 @@ fn report(args: &EvalHitsArgs, data: &Path, classifier: Option<&Classifier>, res
         "sensitivity": args.sensitivity,
         "block": args.block,
         "onsets": onsets,
+        "f1_interval_95": intervals(&tracks),
         "timing_ms": { "mean_abs": mean_abs, "median_abs": median_abs, "mean_signed": mean_signed, "matched": errors.len() },
         "per_class": per_class,
         "tracks": results,
     });
-    SetSummary { onsets, per_class, json }
+    SetSummary { onsets, per_class, tracks, json }
 }
 
 #[cfg(test)]
@@ -518,6 +613,11 @@ mod tests {
         assert_eq!(f1(0), 1.0);
         assert!((f1(1) - 0.8).abs() < 1e-9, "{}", f1(1));
         assert!((json["mean_f1"]["onsets"].as_f64().unwrap() - 0.9).abs() < 1e-9);
+        // Pooled over both sets' tracks: tp 5, fp 1, fn 0.
+        assert_eq!(json["pooled"]["tracks"], 2);
+        assert!((json["pooled"]["f1"]["onsets"].as_f64().unwrap() - 10.0 / 11.0).abs() < 1e-9);
+        let interval = &json["pooled"]["f1_interval_95"]["onsets"];
+        assert!(interval[0].as_f64().unwrap() >= 0.8 - 1e-9 && interval[1].as_f64().unwrap() == 1.0, "{interval}");
         // One set: the report itself, as before several were possible.
         run(args(vec![two.clone()])).unwrap();
         let json = written();
@@ -533,6 +633,31 @@ mod tests {
         let err = run(args(vec![broken, root.join("missing")])).unwrap_err();
         assert!(format!("{err:#}").contains("missing"), "{err:#}");
         std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn intervals_resample_tracks_and_narrow_as_tracks_agree() {
+        let track = |tp, fp, fn_| TrackCounts {
+            onsets: Score::from_counts(tp, fp, fn_),
+            per_class: BTreeMap::from([(DrumClass::Snare, Score::from_counts(tp, 0, fn_))]),
+        };
+        // Twelve tracks alike: every resample pools to the same F1.
+        let alike = vec![track(9, 1, 1); 12];
+        let (lo, hi) = f1_interval(&alike, None);
+        assert!((lo - 0.9).abs() < 1e-12 && (hi - 0.9).abs() < 1e-12, "[{lo}, {hi}]");
+        // Half the tracks' snares all found, half all missed: pooled F1 0.67, and which tracks a
+        // resample draws moves it a lot.
+        let split: Vec<TrackCounts> =
+            (0..12).map(|i| if i % 2 == 0 { track(10, 0, 0) } else { track(0, 0, 10) }).collect();
+        let pooled = pool(&split).get(Some(DrumClass::Snare)).f1;
+        assert!((pooled - 2.0 / 3.0).abs() < 1e-12, "{pooled}");
+        let (lo, hi) = f1_interval(&split, Some(DrumClass::Snare));
+        assert!(lo < 0.55 && hi > 0.75 && lo < pooled && pooled < hi, "[{lo}, {hi}]");
+        assert_eq!(f1_interval(&split, Some(DrumClass::Snare)), (lo, hi), "seeded: the same every run");
+        // A class no track plays or names has no counts: perfect whatever is drawn.
+        assert_eq!(f1_interval(&split, Some(DrumClass::Ride)), (1.0, 1.0));
+        let json = intervals(&split);
+        assert_eq!(json.keys().collect::<Vec<_>>(), ["onsets", "snare"]);
     }
 
     #[test]
