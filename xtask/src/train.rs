@@ -47,6 +47,10 @@ pub struct TrainArgs {
     /// and clap, ...; default 0, the shipped recipe): an experiment.
     #[arg(long)]
     pub layer_prob: Option<f64>,
+    /// Share of examples with two bands of mel bins masked (SpecAugment; default 0): an
+    /// experiment.
+    #[arg(long)]
+    pub spec_mask: Option<f64>,
     /// Validate and save an exponential moving average of the weights with this decay per step
     /// (default: the training config's, 0 = off).
     #[arg(long)]
@@ -105,6 +109,9 @@ pub fn config(args: &TrainArgs) -> (TrainConfig, usize) {
     }
     if let Some(p) = args.layer_prob {
         cfg.layer_prob = p.clamp(0.0, 1.0);
+    }
+    if let Some(p) = args.spec_mask {
+        cfg.spec_mask_prob = p.clamp(0.0, 1.0);
     }
     if let Some(d) = args.ema_decay {
         cfg.ema_decay = d.clamp(0.0, 0.9999);
