@@ -24,6 +24,11 @@ fn temp_dir(name: &str) -> PathBuf {
 /// A two-bar groove at 100 bpm with kick + hat and snare + hat struck together, written as a
 /// 16-bit WAV (stereo, to go through the decoder's downmix). Returns the distinct hit times.
 fn write_track(path: &Path) -> Vec<f64> {
+    write_noisy_track(path, None)
+}
+
+/// [`write_track`] with white noise at `noise_dbfs` RMS under it.
+fn write_noisy_track(path: &Path, noise_dbfs: Option<f32>) -> Vec<f64> {
     let beat = 0.6;
     let mut events = Vec::new();
     for eighth in 0..16 {
@@ -49,6 +54,13 @@ fn write_track(path: &Path) -> Vec<f64> {
         let at = (t * f64::from(SR)).round() as usize;
         for (o, v) in x.iter_mut().skip(at).zip(s) {
             *o += gain * v;
+        }
+    }
+    if let Some(db) = noise_dbfs {
+        let (mut rng, level) = (7u32, 10f32.powf(db / 20.0) * 3f32.sqrt());
+        for v in x.iter_mut() {
+            rng = rng.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            *v += level * ((rng >> 8) as f32 / (1u32 << 24) as f32 * 2.0 - 1.0);
         }
     }
     let spec =
@@ -165,6 +177,29 @@ fn midi_file_has_drum_notes_on_channel_ten_at_the_hit_ticks() {
     assert!(keys.is_subset(&gm), "{keys:?}");
 }
 
+/// Distinct hit times of `drumsort hits` CSV output.
+fn csv_times(out: &Output) -> Vec<f64> {
+    let text = String::from_utf8(out.stdout.clone()).unwrap();
+    let mut times: Vec<f64> = Vec::new();
+    for t in text.lines().skip(1).map(|l| l.split(',').next().unwrap().parse::<f64>().unwrap()) {
+        if times.last() != Some(&t) {
+            times.push(t);
+        }
+    }
+    times
+}
+
+#[test]
+fn a_gate_above_the_hiss_of_a_noisy_track_leaves_only_the_hits() {
+    let dir = temp_dir("gate");
+    let wav = dir.join("hiss.wav");
+    let truth = write_noisy_track(&wav, Some(-40.0));
+    let ungated = csv_times(&run(&["hits", wav.to_str().unwrap()]));
+    assert!(ungated.len() > truth.len(), "the hiss makes false hits at the default gate: {ungated:?}");
+    let gated = csv_times(&run(&["hits", wav.to_str().unwrap(), "--gate-db", "-30"]));
+    assert_times_match(&gated, &truth, 0.010);
+}
+
 #[test]
 fn bad_options_are_refused() {
     let dir = temp_dir("bad");
@@ -172,6 +207,8 @@ fn bad_options_are_refused() {
     write_track(&wav);
     let out = drumsort().args(["hits", wav.to_str().unwrap(), "--lookahead-ms", "5"]).output().unwrap();
     assert!(!out.status.success());
+    let out = drumsort().args(["hits", wav.to_str().unwrap(), "--gate-db", "3"]).output().unwrap();
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("dBFS"));
     let out = drumsort().args(["hits", wav.to_str().unwrap(), "--format", "mid"]).output().unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--out"));

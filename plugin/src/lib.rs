@@ -71,7 +71,11 @@ impl Drumsort {
     }
 
     fn onset_config(params: &DrumsortParams) -> OnsetConfig {
-        OnsetConfig { sensitivity: params.sensitivity.value(), min_interval_s: params.min_interval_ms.value() / 1000.0 }
+        OnsetConfig {
+            sensitivity: params.sensitivity.value(),
+            min_interval_s: params.min_interval_ms.value() / 1000.0,
+            gate_dbfs: params.gate_dbfs.value(),
+        }
     }
 }
 

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use drumsort_core::class::DrumClass;
 use drumsort_core::hits::{MAX_LOOKAHEAD_S, MIN_LOOKAHEAD_S};
+use drumsort_core::onset::{GATE_DBFS, GATE_RANGE_DBFS};
 use nice_plug::prelude::*;
 
 use crate::audio::NoteSettings;
@@ -26,6 +27,10 @@ pub struct DrumsortParams {
     /// Shortest time between two hits, ms: a flam or a clap's bursts closer than this are one hit.
     #[id = "min-interval"]
     pub min_interval_ms: FloatParam,
+    /// Quietest hit, dBFS (RMS just after its onset): raise it above hiss or bleed that makes
+    /// false hits between the real ones.
+    #[id = "gate"]
+    pub gate_dbfs: FloatParam,
     /// How much audio after a hit the classifier hears before naming it, ms. Longer is more
     /// accurate and adds latency; a change takes effect through a host restart (the latency the
     /// host compensates must only change then), so it is not automatable.
@@ -104,6 +109,13 @@ impl Default for DrumsortParams {
             min_interval_ms: FloatParam::new("Min. interval", 50.0, FloatRange::Linear { min: 20.0, max: 200.0 })
                 .with_step_size(1.0)
                 .with_unit(" ms"),
+            gate_dbfs: FloatParam::new(
+                "Gate",
+                GATE_DBFS,
+                FloatRange::Linear { min: GATE_RANGE_DBFS.0, max: GATE_RANGE_DBFS.1 },
+            )
+            .with_step_size(1.0)
+            .with_unit(" dBFS"),
             lookahead_ms: FloatParam::new(
                 "Lookahead",
                 50.0,
@@ -223,7 +235,7 @@ mod tests {
         unique.dedup();
         assert_eq!(unique.len(), ids.len());
         // Saved sessions refer to these.
-        for id in ["sensitivity", "lookahead", "passthrough", "channel", "on_1", "note_1", "note_12"] {
+        for id in ["sensitivity", "gate", "lookahead", "passthrough", "channel", "on_1", "note_1", "note_12"] {
             assert!(ids.iter().any(|i| i == id), "missing {id} in {ids:?}");
         }
     }

@@ -12,7 +12,7 @@ use anyhow::{bail, Context, Result};
 use drumsort_core::classifier::Classifier;
 use drumsort_core::decode::{decode_file, DecodeOptions};
 use drumsort_core::hits::{label_track, HitConfig};
-use drumsort_core::onset::{detect_all, OnsetConfig};
+use drumsort_core::onset::{detect_all, OnsetConfig, GATE_DBFS};
 use drumsort_core::DrumClass;
 use serde::Serialize;
 
@@ -45,6 +45,9 @@ pub struct EvalHitsArgs {
     /// Onset sensitivity 0..=1.
     #[arg(long, default_value_t = 0.5)]
     pub sensitivity: f32,
+    /// Quietest hit the onset detector reports, dBFS.
+    #[arg(long, default_value_t = GATE_DBFS, allow_negative_numbers = true)]
+    pub gate_db: f32,
     /// Host block size, samples.
     #[arg(long, default_value_t = 512)]
     pub block: usize,
@@ -340,7 +343,7 @@ pub fn run(args: EvalHitsArgs) -> Result<()> {
     let rate = classifier.as_ref().map_or(44_100, |c| c.meta().features.sample_rate);
     let cfg = HitConfig {
         lookahead_s: args.lookahead_ms / 1000.0,
-        onset: OnsetConfig { sensitivity: args.sensitivity, ..OnsetConfig::default() },
+        onset: OnsetConfig { sensitivity: args.sensitivity, gate_dbfs: args.gate_db, ..OnsetConfig::default() },
         ..HitConfig::default()
     };
     let tol = args.tolerance_ms / 1000.0;
@@ -485,8 +488,8 @@ fn report(args: &EvalHitsArgs, data: &Path, classifier: Option<&Classifier>, res
     let mean_signed = errors.iter().sum::<f64>() * 1e3 / errors.len().max(1) as f64;
     let model = classifier.map_or("(onsets only)".to_string(), |c| c.meta().model_version.clone());
     println!(
-        "\nmodel {model}  lookahead {} ms  sensitivity {}  block {}  tolerance {} ms",
-        args.lookahead_ms, args.sensitivity, args.block, args.tolerance_ms
+        "\nmodel {model}  lookahead {} ms  sensitivity {}  gate {} dBFS  block {}  tolerance {} ms",
+        args.lookahead_ms, args.sensitivity, args.gate_db, args.block, args.tolerance_ms
     );
     let (lo, hi) = f1_interval(&tracks, None);
     println!(
@@ -536,6 +539,7 @@ fn report(args: &EvalHitsArgs, data: &Path, classifier: Option<&Classifier>, res
         "tolerance_ms": args.tolerance_ms,
         "lookahead_ms": args.lookahead_ms,
         "sensitivity": args.sensitivity,
+        "gate_dbfs": args.gate_db,
         "block": args.block,
         "onsets": onsets,
         "f1_interval_95": intervals(&tracks),
@@ -599,6 +603,7 @@ mod tests {
             model: PathBuf::from("unused"),
             lookahead_ms: 50.0,
             sensitivity: 0.5,
+            gate_db: GATE_DBFS,
             block: 512,
             onsets_only: true,
             details: false,
