@@ -194,9 +194,23 @@ fn drum_pattern() -> (Vec<(usize, DrumClass)>, Vec<f32>) {
 /// and returns the note-ons `(absolute sample, key, velocity)` and the latency the plugin
 /// reported.
 fn run_for_notes(input: &[f32]) -> (Vec<(u64, u16, f64)>, u32) {
+    run_for_notes_with(input, &[])
+}
+
+/// [`run_for_notes`] with parameters set first, as a saved session would: `(id, value)` pairs
+/// in the state's JSON form (e.g. `("gate", {"f32": -30.0})`).
+fn run_for_notes_with(input: &[f32], params: &[(&str, serde_json::Value)]) -> (Vec<(u64, u16, f64)>, u32) {
     const BLOCK: usize = 256;
     let entry = load_entry();
     let mut instance = instantiate(&entry);
+    if !params.is_empty() {
+        let mut state = save_state(&mut instance);
+        for (id, value) in params {
+            assert!(state["params"].get(*id).is_some(), "no parameter {id}");
+            state["params"][*id] = value.clone();
+        }
+        load_state(&mut instance, &serde_json::to_vec(&state).unwrap()).expect("loading the parameters failed");
+    }
     let processor = activate(&mut instance, BLOCK as u32);
     let latency = {
         let handle = instance.plugin_handle();
@@ -257,6 +271,32 @@ fn clap_labels_a_drum_pattern_with_notes_at_the_hits_plus_the_reported_latency()
         );
     }
     assert!(right >= 6, "only {right} of {} hits got their General MIDI key: {notes:?}", hits.len());
+}
+
+#[test]
+fn clap_gate_parameter_silences_the_hiss_of_a_noisy_recording_and_keeps_its_hits() {
+    let (hits, mut audio) = drum_pattern();
+    // White noise at -25 dBFS RMS: tape hiss on a lo-fi loop, pushed up.
+    let (mut rng, level) = (3u32, 10f32.powf(-25.0 / 20.0) * 3f32.sqrt());
+    for v in audio.iter_mut() {
+        rng = rng.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        *v += level * ((rng >> 8) as f32 / (1u32 << 24) as f32 * 2.0 - 1.0);
+    }
+    let tolerance = SAMPLE_RATE as u64 * 5 / 1000;
+    let stray = |notes: &[(u64, u16, f64)], latency: u32| {
+        notes
+            .iter()
+            .filter(|(t, _, _)| !hits.iter().any(|&(at, _)| t.abs_diff(at as u64 + u64::from(latency)) <= tolerance))
+            .count()
+    };
+    let (notes, latency) = run_for_notes(&audio);
+    assert!(stray(&notes, latency) > 0, "at the default gate the hiss makes notes between the hits: {notes:?}");
+    let (notes, latency) = run_for_notes_with(&audio, &[("gate", serde_json::json!({"f32": -18.0}))]);
+    assert_eq!(stray(&notes, latency), 0, "with the gate above the hiss every note is a hit: {notes:?}");
+    for &(at, class) in &hits {
+        let due = at as u64 + u64::from(latency);
+        assert!(notes.iter().any(|(t, _, _)| t.abs_diff(due) <= tolerance), "no note for the {class:?} at {at}");
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
