@@ -59,9 +59,22 @@ const EARLIEST_FRACTION: f64 = 0.7;
 /// about half a period of a kick's fundamental.
 const WIDE: usize = 4;
 /// Default of [`OnsetConfig::gate_dbfs`]: converter noise and dither in silence never trigger.
+/// It is also the lowest gate that does anything: the bands' log energies are floored at
+/// `FLOOR_DB`, so nothing quieter makes an onset anyway.
 pub const GATE_DBFS: f32 = -60.0;
-/// Range of [`OnsetConfig::gate_dbfs`], dBFS.
-pub const GATE_RANGE_DBFS: (f32, f32) = (-90.0, -12.0);
+/// Range of [`OnsetConfig::gate_dbfs`], dBFS: from the detector's own floor up.
+pub const GATE_RANGE_DBFS: (f32, f32) = (GATE_DBFS, -12.0);
+
+/// A gate typed on a command line, in dBFS, checked against [`GATE_RANGE_DBFS`].
+pub fn parse_gate_dbfs(s: &str) -> Result<f32, String> {
+    let v: f32 = s.parse().map_err(|e| format!("{e}"))?;
+    let (lo, hi) = GATE_RANGE_DBFS;
+    if (lo..=hi).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("must be between {lo} and {hi} dBFS"))
+    }
+}
 /// Log-energy floor of each band relative to a full-scale sine, dB: quieter detail is ignored.
 const FLOOR_DB: f32 = -60.0;
 /// Frames of flux kept: the median window plus the peak-picking span, rounded up to a power of 2.
@@ -648,10 +661,21 @@ pub(crate) mod tests {
         assert_eq!((p, r), (1.0, r_noisy), "found {gated:?}\ntruth {truth:?}");
         assert!(r >= 0.9, "recall {r}");
         assert!(worst <= 8.0, "worst timing error {worst} ms");
-        // Out of range and NaN are clamped, never a gate that passes or blocks everything.
-        assert_eq!(onsets(f32::NAN), noisy);
-        assert_eq!(onsets(-200.0), onsets(GATE_RANGE_DBFS.0));
-        assert_eq!(onsets(10.0), onsets(GATE_RANGE_DBFS.1));
+    }
+
+    #[test]
+    fn gates_out_of_range_or_nan_are_clamped_or_the_default() {
+        let mut det = OnsetDetector::new(SR, &OnsetConfig::default());
+        let power = |db: f32| f64::from(10f32.powf(db / 10.0));
+        for (asked, used) in [(-30.0, -30.0), (f32::NAN, GATE_DBFS), (-200.0, GATE_RANGE_DBFS.0), (10.0, -12.0)] {
+            det.set_config(&OnsetConfig { gate_dbfs: asked, ..OnsetConfig::default() });
+            assert!((det.gate_power / power(used) - 1.0).abs() < 1e-6, "{asked} dBFS gave {}", det.gate_power);
+        }
+        assert_eq!(parse_gate_dbfs("-30"), Ok(-30.0));
+        assert!(parse_gate_dbfs("-60").is_ok() && parse_gate_dbfs("-12").is_ok());
+        for bad in ["-61", "0", "NaN", "loud"] {
+            assert!(parse_gate_dbfs(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -290,7 +290,6 @@ fn selection_score(cfg: &TrainConfig, full: &Evaluation, crop: &Evaluation) -> f
     }
 }
 
-/// Stacks features into `[b, frames, n_mels]`, padding with `pad` to the longest.
 /// SpecAugment frequency masking: [`SPEC_MASKS`] random bands of up to [`SPEC_MASK_BINS`] mel
 /// bins set to `value` in every frame.
 fn mask_bands(f: &mut Features, n_mels: usize, value: f32, rng: &mut ChaCha8Rng) {
@@ -303,6 +302,7 @@ fn mask_bands(f: &mut Features, n_mels: usize, value: f32, rng: &mut ChaCha8Rng)
     }
 }
 
+/// Stacks features into `[b, frames, n_mels]`, padding with `pad` to the longest.
 fn stack(feats: &[&Features], n_mels: usize, pad: f32, device: &Device) -> candle_core::Result<Tensor> {
     let frames = feats.iter().map(|f| f.frames).max().unwrap_or(1).max(1);
     let mut data = vec![pad; feats.len() * frames * n_mels];

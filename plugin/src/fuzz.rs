@@ -124,6 +124,29 @@ mod tests {
     }
 
     #[test]
+    fn a_session_saved_before_a_parameter_existed_restores_it_to_its_default() {
+        // An instance whose gate, pass-through and a class key were changed, then a session from
+        // before the gate existed (and lacking the other two) is loaded into it.
+        let params = DrumsortParams::default();
+        let mut changed =
+            PluginState { version: String::new(), params: Default::default(), fields: Default::default() };
+        changed.params.insert("gate".into(), ParamValue::F32(-20.0));
+        changed.params.insert("passthrough".into(), ParamValue::Bool(false));
+        changed.params.insert("note_1".into(), ParamValue::I32(40));
+        restore(&params, &changed);
+        assert_eq!(params.gate_dbfs.value(), -20.0, "the instance's gate was raised");
+        let mut old: PluginState =
+            serde_json::from_slice(br#"{"params":{"sensitivity":{"f32":0.7}},"fields":{}}"#).unwrap();
+        crate::params::sanitize_state(&mut old);
+        assert_eq!(old.params.len(), params.param_map().len(), "every parameter has a value");
+        restore(&params, &old);
+        assert_eq!(params.sensitivity.value(), 0.7, "what the session holds wins");
+        assert_eq!(params.gate_dbfs.value(), drumsort_core::onset::GATE_DBFS);
+        assert!(params.passthrough.value());
+        assert_eq!(params.classes[0].note.value(), i32::from(drumsort_core::DrumClass::Kick.gm_note().unwrap()));
+    }
+
+    #[test]
     fn a_saved_state_restores_and_hostile_ones_do_not_panic() {
         let good = saved_state(&DrumsortParams::default());
         plugin_state(&good);

@@ -182,7 +182,10 @@ impl DrumsortParams {
 /// - nice-plug's derived `deserialize_fields` fails a debug assertion on a persisted field that
 ///   does not parse: such fields are dropped, so the default stays.
 ///
-/// Values of unknown parameters and unknown fields are left alone (nice-plug skips them).
+/// A parameter the state lacks (a session saved before the parameter existed, such as `gate`)
+/// gets its default: nice-plug restores only the parameters a state holds, so otherwise it would
+/// keep whatever this instance had before the session was loaded. Values of unknown parameters
+/// and unknown fields are left alone (nice-plug skips them).
 pub fn sanitize_state(state: &mut nice_plug::plugin::PluginState) {
     use nice_plug::plugin::ParamValue;
     let params = DrumsortParams::default();
@@ -208,6 +211,19 @@ pub fn sanitize_state(state: &mut nice_plug::plugin::PluginState) {
             ParamValue::I32(v) => *v = (*v).clamp(lo.round() as i32, hi.round() as i32),
             ParamValue::Bool(_) | ParamValue::String(_) => {}
         }
+    }
+    for (id, ptr, _) in &map {
+        if state.params.contains_key(id) {
+            continue;
+        }
+        // SAFETY: as above.
+        let default = unsafe { ptr.default_plain_value() };
+        let value = match ptr {
+            ParamPtr::FloatParam(_) => ParamValue::F32(default),
+            ParamPtr::BoolParam(_) => ParamValue::Bool(default >= 0.5),
+            ParamPtr::IntParam(_) | ParamPtr::EnumParam(_) => ParamValue::I32(default.round() as i32),
+        };
+        state.params.insert(id.clone(), value);
     }
 }
 

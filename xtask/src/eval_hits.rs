@@ -12,7 +12,7 @@ use anyhow::{bail, Context, Result};
 use drumsort_core::classifier::Classifier;
 use drumsort_core::decode::{decode_file, DecodeOptions};
 use drumsort_core::hits::{label_track, HitConfig};
-use drumsort_core::onset::{detect_all, OnsetConfig, GATE_DBFS};
+use drumsort_core::onset::{detect_all, parse_gate_dbfs, OnsetConfig, GATE_DBFS};
 use drumsort_core::DrumClass;
 use serde::Serialize;
 
@@ -45,8 +45,8 @@ pub struct EvalHitsArgs {
     /// Onset sensitivity 0..=1.
     #[arg(long, default_value_t = 0.5)]
     pub sensitivity: f32,
-    /// Quietest hit the onset detector reports, dBFS.
-    #[arg(long, default_value_t = GATE_DBFS, allow_negative_numbers = true)]
+    /// Quietest hit the onset detector reports, dBFS (-60 to -12).
+    #[arg(long, default_value_t = GATE_DBFS, value_parser = parse_gate_dbfs, allow_negative_numbers = true)]
     pub gate_db: f32,
     /// Host block size, samples.
     #[arg(long, default_value_t = 512)]
