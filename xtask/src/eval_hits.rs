@@ -250,15 +250,15 @@ fn track_pairs(data: &Path) -> Result<Vec<(String, PathBuf, PathBuf)>> {
 
 /// Onset and per-class figures of one track set.
 struct SetSummary {
-    onsets: Score,
-    per_class: BTreeMap<DrumClass, Score>,
-    /// Each track's onset and per-class counts, for intervals and pooling over sets.
+    /// The set's tracks' counts added up.
+    pooled: TrackCounts,
+    /// Each track's onset and per-class counts, for pooling over sets.
     tracks: Vec<TrackCounts>,
     json: serde_json::Value,
 }
 
 /// One track's onset and per-class counts.
-#[derive(Clone)]
+#[derive(Clone, Default)]
 struct TrackCounts {
     onsets: Score,
     per_class: BTreeMap<DrumClass, Score>,
@@ -269,19 +269,29 @@ impl TrackCounts {
     fn get(&self, class: Option<DrumClass>) -> Score {
         class.map_or(self.onsets, |c| self.per_class.get(&c).copied().unwrap_or_default())
     }
+
+    /// F1 of onsets (`"onsets"`) and of each class the counts have.
+    fn f1s(&self) -> BTreeMap<String, f64> {
+        std::iter::once((key(None).to_string(), self.onsets.f1))
+            .chain(self.per_class.iter().map(|(c, sc)| (key(Some(*c)).to_string(), sc.f1)))
+            .collect()
+    }
+}
+
+/// The name of a row of figures: `"onsets"` or the class.
+fn key(class: Option<DrumClass>) -> &'static str {
+    class.map_or("onsets", DrumClass::as_str)
 }
 
 /// [`f1_interval`] of onsets (`"onsets"`) and of every class some track plays or names.
 fn intervals(tracks: &[TrackCounts]) -> BTreeMap<String, (f64, f64)> {
     let classes = DrumClass::DRUMS.into_iter().filter(|c| tracks.iter().any(|t| t.per_class.contains_key(c)));
-    std::iter::once(("onsets".to_string(), f1_interval(tracks, None)))
-        .chain(classes.map(|c| (c.as_str().to_string(), f1_interval(tracks, Some(c)))))
-        .collect()
+    std::iter::once(None).chain(classes.map(Some)).map(|c| (key(c).to_string(), f1_interval(tracks, c))).collect()
 }
 
 /// `tracks`' counts added up.
 fn pool(tracks: &[TrackCounts]) -> TrackCounts {
-    let mut pooled = TrackCounts { onsets: Score::default(), per_class: BTreeMap::new() };
+    let mut pooled = TrackCounts::default();
     for t in tracks {
         pooled.onsets.add(&t.onsets);
         for (c, sc) in &t.per_class {
@@ -289,16 +299,6 @@ fn pool(tracks: &[TrackCounts]) -> TrackCounts {
         }
     }
     pooled
-}
-
-/// F1 and 95 % interval of onsets and of each class over every track of every set.
-fn pooled_json(summaries: &[SetSummary]) -> serde_json::Value {
-    let all: Vec<TrackCounts> = summaries.iter().flat_map(|s| s.tracks.iter().cloned()).collect();
-    let pooled = pool(&all);
-    let f1: BTreeMap<String, f64> = std::iter::once(("onsets".to_string(), pooled.onsets.f1))
-        .chain(pooled.per_class.iter().map(|(c, sc)| (c.as_str().to_string(), sc.f1)))
-        .collect();
-    serde_json::json!({ "tracks": all.len(), "f1": f1, "f1_interval_95": intervals(&all) })
 }
 
 /// Resamples in [`f1_interval`].
@@ -359,8 +359,11 @@ pub fn run(args: EvalHitsArgs) -> Result<()> {
         }
     }
     let means = mean_f1(&summaries);
+    // Every track of every set, pooled, with intervals (only shown for several sets).
+    let all: Vec<TrackCounts> = summaries.iter().flat_map(|s| s.tracks.iter().cloned()).collect();
+    let (pooled, bounds) = if summaries.len() > 1 { (pool(&all), intervals(&all)) } else { Default::default() };
     if summaries.len() > 1 {
-        print_side_by_side(&args.data, &summaries, &means);
+        print_side_by_side(&args.data, &summaries, &means, &pooled, &bounds);
     }
     if let Some(path) = &args.json {
         let json = match &summaries[..] {
@@ -368,7 +371,7 @@ pub fn run(args: EvalHitsArgs) -> Result<()> {
             _ => serde_json::json!({
                 "sets": summaries.iter().map(|s| &s.json).collect::<Vec<_>>(),
                 "mean_f1": means,
-                "pooled": pooled_json(&summaries),
+                "pooled": { "tracks": all.len(), "f1": pooled.f1s(), "f1_interval_95": bounds },
             }),
         };
         std::fs::write(path, serde_json::to_string_pretty(&json)? + "\n")
@@ -410,9 +413,7 @@ fn score_set(
 fn mean_f1(summaries: &[SetSummary]) -> BTreeMap<String, f64> {
     let mut sums: BTreeMap<String, (f64, usize)> = BTreeMap::new();
     for s in summaries {
-        let rows = std::iter::once(("onsets".to_string(), s.onsets.f1))
-            .chain(s.per_class.iter().map(|(c, sc)| (c.as_str().to_string(), sc.f1)));
-        for (k, f1) in rows {
+        for (k, f1) in s.pooled.f1s() {
             let e = sums.entry(k).or_default();
             *e = (e.0 + f1, e.1 + 1);
         }
@@ -421,20 +422,30 @@ fn mean_f1(summaries: &[SetSummary]) -> BTreeMap<String, f64> {
 }
 
 /// F1 of onsets and of each class, one column per set, the mean over sets, and the F1 of all the
-/// sets' tracks pooled with its 95 % interval.
-fn print_side_by_side(data: &[PathBuf], summaries: &[SetSummary], means: &BTreeMap<String, f64>) {
+/// sets' tracks `pooled` with its 95 % interval (`bounds`, from [`intervals`]).
+fn print_side_by_side(
+    data: &[PathBuf],
+    summaries: &[SetSummary],
+    means: &BTreeMap<String, f64>,
+    pooled: &TrackCounts,
+    bounds: &BTreeMap<String, (f64, f64)>,
+) {
     println!("F1 per set:");
     for (i, d) in data.iter().enumerate() {
         println!("  [{}] {}", i + 1, d.display());
     }
-    let all: Vec<TrackCounts> = summaries.iter().flat_map(|s| s.tracks.iter().cloned()).collect();
-    let pooled = pool(&all);
     let header: Vec<String> = (1..=summaries.len()).map(|i| format!("{:>7}", format!("[{i}]"))).collect();
     println!("{:<12} {} {:>7} {:>7} {:>14}", "", header.join(" "), "mean", "pooled", "95% interval");
-    let row = |name: &str, class: Option<DrumClass>, cell: &dyn Fn(&SetSummary) -> Option<f64>| {
-        let cells: Vec<String> =
-            summaries.iter().map(|s| cell(s).map_or(format!("{:>7}", "-"), |f| format!("{f:>7.3}"))).collect();
-        let (lo, hi) = f1_interval(&all, class);
+    let row = |class: Option<DrumClass>| {
+        let name = key(class);
+        let cells: Vec<String> = summaries
+            .iter()
+            .map(|s| {
+                let f1 = class.map_or(Some(s.pooled.onsets.f1), |c| s.pooled.per_class.get(&c).map(|sc| sc.f1));
+                f1.map_or(format!("{:>7}", "-"), |f| format!("{f:>7.3}"))
+            })
+            .collect();
+        let (lo, hi) = bounds[name];
         println!(
             "{name:<12} {} {:>7.3} {:>7.3} {:>14}",
             cells.join(" "),
@@ -443,11 +454,9 @@ fn print_side_by_side(data: &[PathBuf], summaries: &[SetSummary], means: &BTreeM
             format!("[{lo:.3}, {hi:.3}]")
         );
     };
-    row("onsets", None, &|s| Some(s.onsets.f1));
-    for c in DrumClass::DRUMS {
-        if summaries.iter().any(|s| s.per_class.contains_key(&c)) {
-            row(c.as_str(), Some(c), &|s| s.per_class.get(&c).map(|sc| sc.f1));
-        }
+    row(None);
+    for c in DrumClass::DRUMS.into_iter().filter(|c| pooled.per_class.contains_key(c)) {
+        row(Some(c));
     }
     println!("(pooled: every track of every set; 95% interval: percentile bootstrap over those tracks)");
 }
@@ -456,7 +465,9 @@ fn print_side_by_side(data: &[PathBuf], summaries: &[SetSummary], means: &BTreeM
 fn report(args: &EvalHitsArgs, data: &Path, classifier: Option<&Classifier>, results: &[TrackResult]) -> SetSummary {
     let tracks: Vec<TrackCounts> =
         results.iter().map(|r| TrackCounts { onsets: r.onsets, per_class: r.per_class.clone() }).collect();
-    let TrackCounts { onsets, per_class } = pool(&tracks);
+    let pooled = pool(&tracks);
+    let (onsets, per_class) = (&pooled.onsets, &pooled.per_class);
+    let bounds = intervals(&tracks);
     let mut errors: Vec<f64> = Vec::new();
     let mut confusions: BTreeMap<(DrumClass, DrumClass), usize> = BTreeMap::new();
     println!("{:<28} {:>6} {:>6} {:>6} {:>6} {:>6}", "track", "P", "R", "F1", "hits", "mean|dt|");
@@ -491,7 +502,7 @@ fn report(args: &EvalHitsArgs, data: &Path, classifier: Option<&Classifier>, res
         "\nmodel {model}  lookahead {} ms  sensitivity {}  gate {} dBFS  block {}  tolerance {} ms",
         args.lookahead_ms, args.sensitivity, args.gate_db, args.block, args.tolerance_ms
     );
-    let (lo, hi) = f1_interval(&tracks, None);
+    let (lo, hi) = bounds[key(None)];
     println!(
         "onsets: P {:.4}  R {:.4}  F1 {:.4} [{lo:.3}, {hi:.3}]  (tp {} fp {} fn {})",
         onsets.precision, onsets.recall, onsets.f1, onsets.tp, onsets.fp, onsets.fn_
@@ -501,8 +512,8 @@ fn report(args: &EvalHitsArgs, data: &Path, classifier: Option<&Classifier>, res
     );
     if !per_class.is_empty() {
         println!("\n{:<12} {:>7} {:>7} {:>7} {:>14} {:>8}", "class", "P", "R", "F1", "95% interval", "support");
-        for (c, s) in &per_class {
-            let (lo, hi) = f1_interval(&tracks, Some(*c));
+        for (c, s) in per_class {
+            let (lo, hi) = bounds[key(Some(*c))];
             println!(
                 "{:<12} {:>7.3} {:>7.3} {:>7.3} {:>14} {:>8}",
                 c.as_str(),
@@ -542,12 +553,12 @@ fn report(args: &EvalHitsArgs, data: &Path, classifier: Option<&Classifier>, res
         "gate_dbfs": args.gate_db,
         "block": args.block,
         "onsets": onsets,
-        "f1_interval_95": intervals(&tracks),
+        "f1_interval_95": bounds,
         "timing_ms": { "mean_abs": mean_abs, "median_abs": median_abs, "mean_signed": mean_signed, "matched": errors.len() },
         "per_class": per_class,
         "tracks": results,
     });
-    SetSummary { onsets, per_class, tracks, json }
+    SetSummary { pooled, tracks, json }
 }
 
 #[cfg(test)]
