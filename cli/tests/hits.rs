@@ -57,10 +57,9 @@ fn write_noisy_track(path: &Path, noise_dbfs: Option<f32>) -> Vec<f64> {
         }
     }
     if let Some(db) = noise_dbfs {
-        let (mut rng, level) = (7u32, 10f32.powf(db / 20.0) * 3f32.sqrt());
-        for v in x.iter_mut() {
-            rng = rng.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-            *v += level * ((rng >> 8) as f32 / (1u32 << 24) as f32 * 2.0 - 1.0);
+        let hiss = drumsort_core::synth::white_noise(x.len(), db, 7);
+        for (v, n) in x.iter_mut().zip(hiss) {
+            *v += n;
         }
     }
     let spec =

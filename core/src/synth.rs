@@ -284,6 +284,15 @@ fn metallic(sr: f32, secs: f32, decay: f32, hp: f32, noise: f32, rng: &mut ChaCh
     x
 }
 
+/// Steady white noise, `len` samples at `rms_dbfs` RMS: hiss to put under a test track.
+/// Deterministic per `seed`.
+pub fn white_noise(len: usize, rms_dbfs: f32, seed: u64) -> Vec<f32> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    // Uniform in [-1, 1) has an RMS of 1 / sqrt(3).
+    let peak = 10f32.powf(rms_dbfs / 20.0) * 3f32.sqrt();
+    (0..len).map(|_| peak * rng.gen_range(-1.0f32..1.0)).collect()
+}
+
 fn add(x: &mut [f32], y: &[f32], gain: f32) {
     add_at(x, y, 0, gain);
 }
@@ -311,5 +320,13 @@ mod tests {
         let classes: std::collections::HashSet<_> = Demo::ALL.iter().map(|d| d.class()).collect();
         assert_eq!(classes.len(), DrumClass::COUNT - 1, "demo covers every class but ride");
         assert!(!classes.contains(&DrumClass::Ride));
+    }
+
+    #[test]
+    fn white_noise_has_the_level_asked_for() {
+        let x = white_noise(100_000, -40.0, 3);
+        let rms = (x.iter().map(|v| v * v).sum::<f32>() / x.len() as f32).sqrt();
+        assert!((20.0 * rms.log10() + 40.0).abs() < 0.1, "{rms}");
+        assert_eq!(x, white_noise(100_000, -40.0, 3));
     }
 }

@@ -277,10 +277,9 @@ fn clap_labels_a_drum_pattern_with_notes_at_the_hits_plus_the_reported_latency()
 fn clap_gate_parameter_silences_the_hiss_of_a_noisy_recording_and_keeps_its_hits() {
     let (hits, mut audio) = drum_pattern();
     // White noise at -25 dBFS RMS: tape hiss on a lo-fi loop, pushed up.
-    let (mut rng, level) = (3u32, 10f32.powf(-25.0 / 20.0) * 3f32.sqrt());
-    for v in audio.iter_mut() {
-        rng = rng.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-        *v += level * ((rng >> 8) as f32 / (1u32 << 24) as f32 * 2.0 - 1.0);
+    let hiss = drumsort_core::synth::white_noise(audio.len(), -25.0, 3);
+    for (v, n) in audio.iter_mut().zip(hiss) {
+        *v += n;
     }
     let tolerance = SAMPLE_RATE as u64 * 5 / 1000;
     let stray = |notes: &[(u64, u16, f64)], latency: u32| {
