@@ -77,6 +77,14 @@ pub struct TrainArgs {
     /// Time pooling of the conv blocks, comma-separated (default 4,2,1; 1,2,1 with --hits-only).
     #[arg(long, value_delimiter = ',')]
     pub time_pool: Option<Vec<usize>>,
+    /// FFT size of the log-mel features (default 1024 at 44.1 kHz): with --hop, a finer time
+    /// resolution for short hits. An experiment; the model records its features and the hit
+    /// labeller computes them that way.
+    #[arg(long)]
+    pub n_fft: Option<usize>,
+    /// Hop of the log-mel features in samples at 44.1 kHz (default 441, 10 ms).
+    #[arg(long)]
+    pub hop: Option<usize>,
     /// Train on about this share of the training files, as whole kits (`source_group` in the
     /// data's MANIFEST.csv, taken in the order of a hash of their name): a learning curve.
     #[arg(long, default_value_t = 1.0)]
@@ -127,6 +135,21 @@ pub fn config(args: &TrainArgs) -> (TrainConfig, usize) {
         cfg.time_pool = args.time_pool.clone();
     }
     (cfg, args.tracks.unwrap_or(tracks))
+}
+
+/// The log-mel features `args` ask for.
+fn mel_config(args: &TrainArgs) -> Result<MelConfig> {
+    let d = MelConfig::default();
+    let cfg = MelConfig { n_fft: args.n_fft.unwrap_or(d.n_fft), hop: args.hop.unwrap_or(d.hop), ..d };
+    let context = (CONTEXT_S * cfg.sample_rate as f32) as usize;
+    if !(64..=context).contains(&cfg.n_fft) || cfg.hop == 0 || cfg.hop > cfg.n_fft {
+        bail!(
+            "--n-fft must be 64..={context} (the hit labeller's context) and --hop 1..=n_fft, got {} and {}",
+            cfg.n_fft,
+            cfg.hop
+        );
+    }
+    Ok(cfg)
 }
 
 /// Keeps whole kits (`source_group` in `manifest`) until they hold about `fraction` of the files,
@@ -248,7 +271,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from(if cfg.hits_only { "assets/hit-model" } else { "assets/model" }));
-    let mel_cfg = MelConfig::default();
+    let mel_cfg = mel_config(&args)?;
     // Decode a little more than the model sees, so time-shift augmentation has real audio.
     let opts = DecodeOptions {
         target_rate: mel_cfg.sample_rate,
@@ -414,5 +437,19 @@ mod tests {
             (Some(vec![8, 32, 48]), Some(vec![1, 2, 1]), 0.5, 10)
         );
         assert_eq!(parse(&[]), (TrainConfig::default(), 32));
+    }
+
+    #[test]
+    fn feature_flags_set_the_recorded_mel_config_and_refuse_what_the_hit_path_cannot_compute() {
+        let mel = |words: &[&str]| {
+            mel_config(&Cli::try_parse_from(std::iter::once("train").chain(words.iter().copied())).unwrap().args)
+        };
+        assert_eq!(mel(&[]).unwrap(), MelConfig::default());
+        let fine = mel(&["--n-fft", "512", "--hop", "220"]).unwrap();
+        assert_eq!((fine.n_fft, fine.hop, fine.n_mels), (512, 220, MelConfig::default().n_mels));
+        // Longer than the context the hit labeller keeps before a hit, or a hop past the frame.
+        assert!(mel(&["--n-fft", "2048"]).is_err());
+        assert!(mel(&["--hop", "0"]).is_err());
+        assert!(mel(&["--n-fft", "512", "--hop", "600"]).is_err());
     }
 }
