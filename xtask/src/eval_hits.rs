@@ -325,6 +325,7 @@ fn f1_interval(tracks: &[TrackCounts], class: Option<DrumClass>) -> (f64, f64) {
         })
         .collect();
     f1s.sort_by(f64::total_cmp);
+    // The draw nearest to rank q (N - 1), numpy's `nearest` percentile.
     let at = |q: f64| f1s[((q * (BOOTSTRAP_ROUNDS - 1) as f64).round() as usize).min(BOOTSTRAP_ROUNDS - 1)];
     (at(0.025), at(0.975))
 }
