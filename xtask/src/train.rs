@@ -77,6 +77,10 @@ pub struct TrainArgs {
     /// Time pooling of the conv blocks, comma-separated (default 4,2,1; 1,2,1 with --hits-only).
     #[arg(long, value_delimiter = ',')]
     pub time_pool: Option<Vec<usize>>,
+    /// Share of the training tracks' kit pieces that are two one-shots of the class struck as
+    /// one (kits no sample pack holds; default 0): an experiment.
+    #[arg(long, default_value_t = 0.0)]
+    pub kit_blend: f64,
     /// FFT size of the log-mel features (default 1024 at 44.1 kHz): with --hop, a finer time
     /// resolution for short hits. An experiment; the model records its features and the hit
     /// labeller computes them that way.
@@ -198,7 +202,14 @@ const TOGETHER_S: f64 = 0.015;
 
 /// Hits cut from `n` tracks played from the one-shots of `dir`: from the hit labeller's pre-roll
 /// before each hit to a little past the longest crop.
-fn track_hits(dir: &Path, n: usize, seed: u64, cfg: &TrainConfig, non_hits: bool) -> Result<Vec<dataset::HitClip>> {
+fn track_hits(
+    dir: &Path,
+    n: usize,
+    seed: u64,
+    cfg: &TrainConfig,
+    non_hits: bool,
+    kit_blend: f64,
+) -> Result<Vec<dataset::HitClip>> {
     let mut hits = Vec::new();
     if n == 0 {
         return Ok(hits);
@@ -208,7 +219,7 @@ fn track_hits(dir: &Path, n: usize, seed: u64, cfg: &TrainConfig, non_hits: bool
     let sr = crate::performances::SR;
     let context_s = if cfg.background_removal { CONTEXT_S } else { 0.0 };
     let mut non = 0;
-    crate::performances::for_each_track(dir, n, seed, |_, audio, annotations| {
+    crate::performances::for_each_track_blended(dir, n, seed, kit_blend, |_, audio, annotations| {
         hits.extend(dataset::hit_clips(audio, sr, annotations, TOGETHER_S, context_s, PRE_ROLL_S, len_s));
         if non_hits {
             let onset_cfg = OnsetConfig { sensitivity: NON_HIT_SENSITIVITY, ..OnsetConfig::default() };
@@ -290,7 +301,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         bail!("need decodable files in both {} and {}", args.train.display(), args.val.display());
     }
 
-    let hits = track_hits(&args.train, tracks, cfg.seed, &cfg, args.non_hits)?;
+    let hits = track_hits(&args.train, tracks, cfg.seed, &cfg, args.non_hits, args.kit_blend.clamp(0.0, 1.0))?;
 
     let started = Instant::now();
     let bar = ProgressBar::new(0);
