@@ -685,7 +685,7 @@ pub(crate) mod tests {
 
     #[test]
     fn minimum_interval_merges_a_flam() {
-        // A soft hat, then a loud snare 20 ms later: one onset at 30 ms minimum, two at 10 ms.
+        // A soft hat, then a loud snare 20 ms later: one onset at the default 50 ms minimum, two at 10 ms.
         let (x, _) = track(&[(0.2, Demo::ClosedHat, 0.3), (0.22, Demo::Snare, 0.9), (0.6, Demo::Snare, 0.8)], 1.2);
         let found = detect(&x, 512, &OnsetConfig::default());
         assert_eq!(found.len(), 2, "{found:?}");
