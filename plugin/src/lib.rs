@@ -210,6 +210,7 @@ impl Plugin for Drumsort {
             // A full host event buffer loses the note; there is nothing better to do in real time.
             let _ = context.try_send_event(event);
         });
+        self.shared.late_notes.store(rt.late_notes(), Ordering::Relaxed);
         ProcessStatus::Normal
     }
 }

@@ -195,6 +195,9 @@ pub struct Shared {
     pub sample_rate: AtomicU32,
     /// Hits the audio thread dropped because the worker fell behind.
     pub dropped_hits: AtomicU64,
+    /// Note-ons the audio thread sent after their time (at the start of a later block) because
+    /// the worker labelled the hit after it was due, since the last `activate`.
+    pub late_notes: AtomicU64,
     /// The path of the sample playing, if any (set by the worker when it hands a sample over).
     playing: Mutex<Option<PathBuf>>,
     commands: crossbeam_channel::Sender<Command>,
@@ -231,6 +234,7 @@ impl Shared {
             latency_samples: AtomicU32::new(0),
             sample_rate: AtomicU32::new(0),
             dropped_hits: AtomicU64::new(0),
+            late_notes: AtomicU64::new(0),
             playing: Mutex::default(),
             commands,
             repaint: Mutex::default(),

@@ -227,6 +227,16 @@ fn view_changes_are_written_back_to_the_params() {
     assert_eq!(params.view.lock().unwrap().tab, Tab::Hits);
 }
 
+#[test]
+fn late_notes_show_only_when_some_came_late() {
+    let f = fixture(10);
+    let mut h = harness(&f, ViewState { tab: Tab::Hits, ..ViewState::default() });
+    assert!(h.query_by_label_contains("late notes").is_none(), "nothing to say while every note is on time");
+    f.shared.late_notes.store(5, std::sync::atomic::Ordering::Relaxed);
+    h.run_steps(2);
+    assert!(h.query_by_label("5 late notes").is_some(), "the count shows once notes came late");
+}
+
 // ---- pictures ----
 
 #[test]

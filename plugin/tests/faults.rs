@@ -128,6 +128,26 @@ fn a_panic_while_labelling_hits_counts_them_as_dropped_and_labelling_recovers() 
 }
 
 #[test]
+fn a_worker_that_labels_after_the_notes_are_due_sends_them_late_and_counts_them() {
+    let _serial = serial();
+    let scenario = FailScenario::setup();
+    let audio = groove();
+    let expected = windows_in(&audio);
+    let mut rig = Rig::new();
+    let late = |rig: &Rig| rig.rt.late_notes() as usize;
+
+    // Every labelling takes 300 ms, far past the reported latency: no hit is dropped, each still
+    // gets its notes, all of them late and counted (the count the plugin shows in its editor).
+    fail::cfg("hit-label", "sleep(300)").unwrap();
+    let notes = play(&mut rig, &audio, |_, notes| notes >= 2 * expected);
+    assert!(notes >= 2 * expected, "{notes} note events for {expected} hits");
+    assert!(late(&rig) >= expected, "{} late notes for {expected} hits labelled 300 ms late", late(&rig));
+    assert_eq!(rig.shared.dropped_hits.load(std::sync::atomic::Ordering::Relaxed), 0, "late is not dropped");
+    fail::remove("hit-label");
+    scenario.teardown();
+}
+
+#[test]
 fn a_sample_deleted_after_its_scan_is_reported_when_auditioned() {
     let _serial = serial();
     let dir = temp_dir("vanished");

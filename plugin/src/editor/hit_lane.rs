@@ -83,6 +83,14 @@ impl HitLane {
             let dropped = shared.dropped_hits.load(Ordering::Relaxed);
             let text = format!("{dropped} dropped hits");
             ui.label(if dropped > 0 { RichText::new(text).color(palette::ERROR) } else { RichText::new(text).weak() });
+            // Only when it happened: notes sent after their time (the worker labelled the hit
+            // after its note was due: a busy machine).
+            let late = shared.late_notes.load(Ordering::Relaxed);
+            if late > 0 {
+                ui.separator();
+                ui.label(RichText::new(format!("{late} late notes")).color(palette::ERROR))
+                    .on_hover_text("Notes sent after their time because labelling the hit took longer than the latency allows: the machine is busy");
+            }
         });
         self.lane(ui, &counts);
         out
