@@ -265,6 +265,20 @@ fn run_for_notes_with(input: &[f32], params: &[(&str, serde_json::Value)]) -> (V
     (notes, latency)
 }
 
+/// How far a note may be from its hit plus the reported latency: 5 ms.
+const NOTE_TOLERANCE: u64 = SAMPLE_RATE as u64 * 5 / 1000;
+
+/// The notes `(sample, key, velocity)` that are not at any of `hits` plus `latency` (within
+/// [`NOTE_TOLERANCE`]).
+fn stray_notes<'a>(
+    notes: &'a [(u64, u16, f64)],
+    hits: &[(usize, DrumClass)],
+    latency: u32,
+) -> Vec<&'a (u64, u16, f64)> {
+    let at_a_hit = |t: u64| hits.iter().any(|&(at, _)| t.abs_diff(at as u64 + u64::from(latency)) <= NOTE_TOLERANCE);
+    notes.iter().filter(|(t, _, _)| !at_a_hit(*t)).collect()
+}
+
 #[test]
 fn clap_labels_a_drum_pattern_with_notes_at_the_hits_plus_the_reported_latency() {
     let _alone = one_at_a_time();
@@ -272,11 +286,10 @@ fn clap_labels_a_drum_pattern_with_notes_at_the_hits_plus_the_reported_latency()
     let (notes, latency) = run_for_notes(&audio);
     let rate = SAMPLE_RATE as u64;
     assert!((rate / 50..=rate / 5).contains(&u64::from(latency)), "latency {latency} samples is outside 20..200 ms");
-    let tolerance = rate * 5 / 1000; // 5 ms
     let mut right = 0;
     for &(at, class) in &hits {
         let due = at as u64 + u64::from(latency);
-        let near: Vec<_> = notes.iter().filter(|(t, _, _)| t.abs_diff(due) <= tolerance).collect();
+        let near: Vec<_> = notes.iter().filter(|(t, _, _)| t.abs_diff(due) <= NOTE_TOLERANCE).collect();
         assert!(!near.is_empty(), "no note within 5 ms of {due} (hit at {at}, {class:?}); notes: {notes:?}");
         if near.iter().any(|(_, key, _)| u8::try_from(*key).ok() == class.gm_note()) {
             right += 1;
@@ -284,12 +297,8 @@ fn clap_labels_a_drum_pattern_with_notes_at_the_hits_plus_the_reported_latency()
         assert!(near.iter().all(|(_, _, v)| (0.0..=1.0).contains(v) && *v > 0.0));
     }
     // Every note belongs to a hit: no notes from the decays between hits.
-    for (t, key, _) in &notes {
-        assert!(
-            hits.iter().any(|&(at, _)| t.abs_diff(at as u64 + u64::from(latency)) <= tolerance),
-            "note {key} at {t} matches no hit"
-        );
-    }
+    let stray = stray_notes(&notes, &hits, latency);
+    assert!(stray.is_empty(), "notes (sample, key, velocity) matching no hit: {stray:?}");
     assert!(right >= 6, "only {right} of {} hits got their General MIDI key: {notes:?}", hits.len());
 }
 
@@ -302,20 +311,20 @@ fn clap_gate_parameter_silences_the_hiss_of_a_noisy_recording_and_keeps_its_hits
     for (v, n) in audio.iter_mut().zip(hiss) {
         *v += n;
     }
-    let tolerance = SAMPLE_RATE as u64 * 5 / 1000;
-    let stray = |notes: &[(u64, u16, f64)], latency: u32| {
-        notes
-            .iter()
-            .filter(|(t, _, _)| !hits.iter().any(|&(at, _)| t.abs_diff(at as u64 + u64::from(latency)) <= tolerance))
-            .count()
-    };
     let (notes, latency) = run_for_notes(&audio);
-    assert!(stray(&notes, latency) > 0, "at the default gate the hiss makes notes between the hits: {notes:?}");
+    assert!(
+        !stray_notes(&notes, &hits, latency).is_empty(),
+        "at the default gate the hiss makes notes between the hits: {notes:?}"
+    );
     let (notes, latency) = run_for_notes_with(&audio, &[("gate", serde_json::json!({"f32": -18.0}))]);
-    assert_eq!(stray(&notes, latency), 0, "with the gate above the hiss every note is a hit: {notes:?}");
+    assert_eq!(
+        stray_notes(&notes, &hits, latency).len(),
+        0,
+        "with the gate above the hiss every note is a hit: {notes:?}"
+    );
     for &(at, class) in &hits {
         let due = at as u64 + u64::from(latency);
-        assert!(notes.iter().any(|(t, _, _)| t.abs_diff(due) <= tolerance), "no note for the {class:?} at {at}");
+        assert!(notes.iter().any(|(t, _, _)| t.abs_diff(due) <= NOTE_TOLERANCE), "no note for the {class:?} at {at}");
     }
 }
 
