@@ -97,6 +97,9 @@ pub struct HitDetector {
     /// Hits lost because the ring was full (or, never in practice, too many onsets waited at
     /// once). Shared with the labeler and anyone who displays it.
     dropped: Arc<AtomicU64>,
+    /// Windows pushed to the labeler since construction (never reset): an offline renderer
+    /// waits until the labeler has handled this many.
+    sent: u64,
 }
 
 impl HitDetector {
@@ -131,6 +134,7 @@ impl HitDetector {
             headers,
             samples_out,
             dropped: Arc::clone(&dropped),
+            sent: 0,
         };
         let labeler = HitLabeler {
             headers: headers_in,
@@ -200,17 +204,19 @@ impl HitDetector {
         {
             // Unreachable after the slot checks above (this is the only producer).
             self.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
         }
+        self.sent += 1;
+    }
+
+    /// Windows sent to the labeler so far (dropped hits not included); [`Self::reset`] keeps it.
+    pub fn sent(&self) -> u64 {
+        self.sent
     }
 
     /// Hits lost so far because the worker fell behind.
     pub fn dropped(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
-    }
-
-    /// The counter behind [`Self::dropped`], for a GUI.
-    pub fn dropped_counter(&self) -> Arc<AtomicU64> {
-        Arc::clone(&self.dropped)
     }
 
     /// Samples consumed so far (the absolute index of the next input sample).

@@ -5,6 +5,9 @@
 //! `process()`-side methods never allocate, free, lock or wait. Buffers the audio thread is done
 //! with go back to the worker through a ring so that freeing them happens there.
 
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+
 use drumsort_core::class::DrumClass;
 
 /// Samples of a decoded audition, interleaved stereo at the host's rate. Owned by the worker
@@ -43,6 +46,9 @@ pub struct WorkerEnds {
     /// Buffers the audio thread is done with, to be freed on the worker.
     pub retired: rtrb::Consumer<SampleBuffer>,
     pub notes: rtrb::Producer<HitNote>,
+    /// Windows the worker has finished with (notes pushed, or lost to an error), added after the
+    /// notes are in the ring (`Release`): an offline `process()` waits on it.
+    pub handled: Arc<AtomicU64>,
 }
 
 /// Makes the rings between the worker and the audio thread. Allocates: call on `activate()`.
@@ -59,7 +65,7 @@ pub fn rings() -> (AuditionPlayer, NoteScheduler, WorkerEnds) {
         late: 0,
         overflow: 0,
     };
-    (player, scheduler, WorkerEnds { audition, retired, notes })
+    (player, scheduler, WorkerEnds { audition, retired, notes, handled: Arc::new(AtomicU64::new(0)) })
 }
 
 /// Mixes an auditioned sample into the output, sample-accurately from the block after it

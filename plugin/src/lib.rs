@@ -7,10 +7,12 @@
 //!
 //! ```text
 //! process(): input -> HitDetector --ring--> hit labeller thread --ring--> NoteScheduler -> notes
+//!            input -> DelayLine (the reported latency) -> output
 //!            output += AuditionPlayer <--ring-- library thread <--commands-- editor
 //! ```
 
 pub mod audio;
+pub mod delay;
 pub mod editor;
 pub mod fuzz;
 pub mod layout;
@@ -149,8 +151,12 @@ impl Plugin for Drumsort {
                 }
             }
         }
-        let (rt, labeler, ends) =
+        let (mut rt, labeler, ends) =
             Realtime::new(sample_rate, buffer_config.max_buffer_size as usize, &self.hit_config());
+        // Offline (a bounce, a freewheel export) the audio thread may wait for the labeller, so
+        // every note is exact; hosts say so through CLAP's render extension or VST3's process
+        // mode, and nice-plug restarts the plugin when it changes.
+        rt.set_offline(buffer_config.process_mode == ProcessMode::Offline);
         let latency = rt.latency();
         context.set_latency_samples(latency);
         self.shared.latency_samples.store(latency, Ordering::Relaxed);

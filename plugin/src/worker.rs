@@ -8,7 +8,7 @@
 //! - the library thread (`library_worker.rs`): the GUI's commands (scan, audition, relabel,
 //!   similar, MIDI export) against the shared SQLite index.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -42,11 +42,20 @@ pub struct AuditionEnds {
     pub retired: rtrb::Consumer<SampleBuffer>,
 }
 
+/// The hit labeller's ends of one activation's rings.
+#[derive(Debug)]
+struct HitEnds {
+    labeler: HitLabeler,
+    notes: rtrb::Producer<HitNote>,
+    /// Windows finished with, for an offline `process()` that waits on them.
+    handled: Arc<AtomicU64>,
+}
+
 /// Handle to the worker threads; dropping it stops and joins them.
 #[derive(Debug)]
 pub struct Worker {
     stop: Arc<AtomicBool>,
-    hits: Sender<(HitLabeler, rtrb::Producer<HitNote>)>,
+    hits: Sender<HitEnds>,
     audition: Sender<AuditionEnds>,
     threads: Vec<JoinHandle<()>>,
 }
@@ -81,9 +90,9 @@ impl Worker {
     /// Hands the rings of a new activation to the threads (they drop the old ones).
     pub fn activate(&self, activation: Activation) {
         let Activation { sample_rate, labeler, ends } = activation;
-        let WorkerEnds { audition, retired, notes } = ends;
+        let WorkerEnds { audition, retired, notes, handled } = ends;
         // The receivers live until the threads are joined in `drop`.
-        let _ = self.hits.send((labeler, notes));
+        let _ = self.hits.send(HitEnds { labeler, notes, handled });
         let _ = self.audition.send(AuditionEnds { sample_rate, audition, retired });
     }
 }
@@ -102,7 +111,7 @@ fn hit_loop(
     stop: &AtomicBool,
     shared: &Shared,
     params: &DrumsortParams,
-    setup: &Receiver<(HitLabeler, rtrb::Producer<HitNote>)>,
+    setup: &Receiver<HitEnds>,
 ) {
     let classifier = match Classifier::shipped_hits() {
         Ok(c) => Some(c),
@@ -111,7 +120,7 @@ fn hit_loop(
             None
         }
     };
-    let mut current: Option<(HitLabeler, rtrb::Producer<HitNote>)> = None;
+    let mut current: Option<HitEnds> = None;
     let mut windows: Vec<HitWindow> = Vec::new();
     // Hits lost after the detector (notes that found the ring to the audio thread full, windows
     // lost to a labelling failure): counted with the detector's drops.
@@ -121,11 +130,11 @@ fn hit_loop(
             if let Some(classifier) = classifier.as_ref() {
                 // Paid now, not by the first hit. A failure (or a panic) here shows again, and is
                 // reported, on the first real window.
-                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| next.0.warm_up(classifier)));
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| next.labeler.warm_up(classifier)));
             }
             current = Some(next);
         }
-        let Some((labeler, notes)) = current.as_mut() else {
+        let Some(HitEnds { labeler, notes, handled }) = current.as_mut() else {
             std::thread::sleep(HIT_POLL * 10);
             continue;
         };
@@ -138,6 +147,9 @@ fn hit_loop(
             std::thread::sleep(HIT_POLL);
             continue;
         }
+        // Whatever happens to these windows below, they are finished with once this pass ends:
+        // an offline `process()` waiting on them must not wait forever.
+        let _done = Handled { counter: handled, windows: windows.len() as u64 };
         let Some(classifier) = classifier.as_ref() else { continue };
         // A panic while labelling (a bug, or a fault a test injects) costs these windows, counted
         // as dropped hits, and never the thread or the host.
@@ -180,5 +192,18 @@ fn hit_loop(
             }
             Err(e) => shared.set_status(Some(format!("Labelling hits failed: {e}"))),
         }
+    }
+}
+
+/// Adds a batch of windows to the handled count when dropped: after the batch's notes are in the
+/// ring (`Release`, paired with the audio thread's `Acquire`), on every path out of the batch.
+struct Handled<'a> {
+    counter: &'a AtomicU64,
+    windows: u64,
+}
+
+impl Drop for Handled<'_> {
+    fn drop(&mut self) {
+        self.counter.fetch_add(self.windows, Ordering::Release);
     }
 }

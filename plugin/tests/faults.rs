@@ -1,7 +1,8 @@
 //! The plugin boundary under failure (issue 7): faults injected into the worker threads with
 //! `fail` points, a sample that vanished before it is auditioned, and a corrupt library index at
 //! load. In every case the failure shows in the status line, no panic leaves the worker, the
-//! worker goes on serving, and `process()` keeps passing the input through bit-exact.
+//! worker goes on serving, and `process()` keeps passing the input through bit for bit (delayed by
+//! the reported latency).
 //!
 //! The tests run one at a time: fail points and the library index are process-wide.
 
@@ -12,6 +13,7 @@ use std::time::Duration;
 
 use drumsort_core::hits::{HitConfig, HitDetector, HitWindow};
 use drumsort_core::synth::Demo;
+use drumsort_plugin::audio::NoteOut;
 use drumsort_plugin::shared::Command;
 use fail::FailScenario;
 use rig::{scratch_root, temp_dir, wait_until, write_wav, Rig, BLOCK, RATE};
@@ -28,13 +30,27 @@ fn input_block(seed: usize) -> Vec<f32> {
     (0..BLOCK).map(|i| (((i + seed) * 7919) % 1000) as f32 / 1000.0 - 0.5).collect()
 }
 
-/// Runs `input` through `process()` as stereo and checks that the output is the input, bit for bit
-/// (nothing is auditioning). Returns the number of note events the block produced.
+/// Runs `input` through `process()` as stereo, then silence until the reported latency has
+/// passed, and checks that the output holds the input, bit for bit, exactly the latency later
+/// (nothing is auditioning). Returns the number of note events those blocks produced.
 fn assert_passes_through(rig: &mut Rig, input: &[f32]) -> usize {
-    let (mut l, mut r) = (input.to_vec(), input.to_vec());
+    let latency = rig.rt.latency() as usize;
     let mut notes = Vec::new();
-    rig.process(&mut l, &mut r, &mut notes);
-    assert!(l == input && r == input, "process() changed the audio it should pass through");
+    let (mut out_l, mut out_r) = (Vec::new(), Vec::new());
+    let silence = vec![0.0f32; BLOCK];
+    let mut block = input;
+    while out_l.len() < latency + input.len() {
+        let (mut l, mut r) = (block.to_vec(), block.to_vec());
+        rig.process(&mut l, &mut r, &mut notes);
+        out_l.extend(l);
+        out_r.extend(r);
+        block = &silence;
+    }
+    let delayed = latency..latency + input.len();
+    assert!(
+        out_l[delayed.clone()] == *input && out_r[delayed] == *input,
+        "process() changed the audio it should pass through (delayed by its {latency}-sample latency)"
+    );
     notes.len()
 }
 
@@ -64,18 +80,32 @@ fn windows_in(audio: &[f32]) -> usize {
 /// Plays `audio` through `process()` (checking pass-through), then silence until `done` or
 /// `WAIT`; returns the note events.
 fn play(rig: &mut Rig, audio: &[f32], mut done: impl FnMut(&Rig, usize) -> bool) -> usize {
-    let mut notes = 0;
+    let latency = rig.rt.latency() as usize;
+    let mut notes = Vec::new();
+    let mut out = (Vec::new(), Vec::new());
+    fn run(rig: &mut Rig, block: &[f32], notes: &mut Vec<NoteOut>, out: &mut (Vec<f32>, Vec<f32>)) {
+        let (mut l, mut r) = (block.to_vec(), block.to_vec());
+        rig.process(&mut l, &mut r, notes);
+        out.0.extend(l);
+        out.1.extend(r);
+    }
+    let played = audio.len() / BLOCK * BLOCK;
     for block in audio.chunks_exact(BLOCK) {
-        notes += assert_passes_through(rig, block);
+        run(rig, block, &mut notes, &mut out);
     }
     let silence = vec![0.0f32; BLOCK];
     let start = std::time::Instant::now();
-    while !done(rig, notes) {
-        assert!(start.elapsed() < WAIT, "timed out; {notes} notes so far, status {:?}", rig.shared.status());
-        notes += assert_passes_through(rig, &silence);
+    while !done(rig, notes.len()) || out.0.len() < latency + played {
+        assert!(start.elapsed() < WAIT, "timed out; {} notes so far, status {:?}", notes.len(), rig.shared.status());
+        run(rig, &silence, &mut notes, &mut out);
         std::thread::sleep(Duration::from_millis(1));
     }
-    notes
+    let delayed = latency..latency + played;
+    assert!(
+        out.0[delayed.clone()] == audio[..played] && out.1[delayed] == audio[..played],
+        "process() changed the audio it should pass through (delayed by its {latency}-sample latency)"
+    );
+    notes.len()
 }
 
 #[test]

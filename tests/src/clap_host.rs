@@ -195,6 +195,17 @@ pub fn activate(instance: &mut PluginInstance<TestHost>, max_block: u32) -> Stop
     instance.activate(|_, _| (), config).expect("the plugin failed to activate")
 }
 
+/// Tells `instance` (inactive) whether the host renders offline, through CLAP's render extension,
+/// as a DAW does before a bounce: offline, the plugin may wait for its labeller, so every note is
+/// exact.
+pub fn set_offline(instance: &mut PluginInstance<TestHost>, offline: bool) {
+    use clack_extensions::render::{PluginRender, RenderMode};
+    let handle = instance.plugin_handle();
+    let render = handle.get_extension::<PluginRender>().expect("the plugin has no render extension");
+    let mode = if offline { RenderMode::Offline } else { RenderMode::Realtime };
+    render.set(&handle, mode).expect("the plugin refused the render mode");
+}
+
 /// A started audio processor with the host-side buffers for one stereo input and output port.
 /// Lives on the audio thread: the CLAP spec lets a host call `process()` from any thread but the
 /// main one.
@@ -223,6 +234,18 @@ impl StereoProcessor {
     ///
     /// If `process()` fails.
     pub fn process(&mut self, input: [&mut [f32]; 2], output: [&mut [f32]; 2], steady_time: u64) -> &EventBuffer {
+        self.process_with_events(input, output, steady_time, &InputEvents::empty())
+    }
+
+    /// [`Self::process`] with `events` (parameter changes, as a host's automation sends them)
+    /// delivered in the block.
+    pub fn process_with_events(
+        &mut self,
+        input: [&mut [f32]; 2],
+        output: [&mut [f32]; 2],
+        steady_time: u64,
+        events: &InputEvents,
+    ) -> &EventBuffer {
         let frames = output[0].len();
         let [in_l, in_r] = input;
         let audio_in = self.inputs.with_input_buffers([AudioPortBuffer {
@@ -238,7 +261,7 @@ impl StereoProcessor {
             .process(
                 &audio_in,
                 &mut audio_out,
-                &InputEvents::empty(),
+                events,
                 &mut self.events.as_output(),
                 Some(steady_time),
                 None,

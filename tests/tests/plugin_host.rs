@@ -16,19 +16,19 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::{Mutex, MutexGuard};
 
 use clack_extensions::audio_ports::{AudioPortInfoBuffer, PluginAudioPorts};
 use clack_extensions::latency::PluginLatency;
 use clack_extensions::note_ports::{NoteDialect, NotePortInfoBuffer, PluginNotePorts};
 use clack_host::events::event_types::NoteOnEvent;
 use clack_host::events::Match;
+use clack_host::prelude::PluginInstance;
 use clack_host::prelude::Event as _;
 use drumsort_core::synth::Demo;
 use drumsort_core::DrumClass;
 use drumsort_tests::clap_host::{
-    activate, instantiate, load_entry, load_state, noise, plugin_library, save_state, StereoProcessor, CLAP_ID,
-    SAMPLE_RATE,
+    activate, instantiate, load_entry, load_state, noise, plugin_library, save_state, set_offline, StereoProcessor,
+    TestHost, CLAP_ID, SAMPLE_RATE,
 };
 
 /// `Vst3Plugin::VST3_CLASS_ID` (`*b"DrumsortPlugin01"`) as hex, the way Ardour prints it.
@@ -37,27 +37,12 @@ const MAX_BLOCK: u32 = 512;
 /// Block lengths a host might send, including a full block, odd lengths and a single sample.
 const BLOCKS: [usize; 7] = [512, 512, 333, 1, 512, 64, 511];
 
-/// Taken by every test here, so they run one at a time. Two of them play audio through the
-/// plugin at about real time and check each note's sample; on this 2-core machine the other
-/// tests running beside them (instances loading and warming up the model, the host scanners)
-/// starved the plugin's classifier worker past its 10 ms margin about one run in four, and a
-/// note came out 10-16 ms late, at a later block, as the plugin does when its worker falls
-/// behind. These tests check the timing when the worker keeps up; what labelling costs is in
-/// the bench.
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-fn one_at_a_time() -> MutexGuard<'static, ()> {
-    // A test that failed while holding it must not fail the others.
-    ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
 // ---------------------------------------------------------------------------------------------
 // In-process CLAP tests
 // ---------------------------------------------------------------------------------------------
 
 #[test]
 fn clap_descriptor_names_drumsort() {
-    let _alone = one_at_a_time();
     let entry = load_entry();
     let factory = entry.get_plugin_factory().expect("no CLAP plugin factory");
     assert_eq!(factory.plugin_count(), 1, "the library should export exactly one plugin");
@@ -80,7 +65,6 @@ fn clap_descriptor_names_drumsort() {
 
 #[test]
 fn clap_ports_are_stereo_audio_and_one_note_output() {
-    let _alone = one_at_a_time();
     let entry = load_entry();
     let mut instance = instantiate(&entry);
     let handle = instance.plugin_handle();
@@ -107,13 +91,23 @@ fn clap_ports_are_stereo_audio_and_one_note_output() {
 }
 
 #[test]
-fn clap_process_passes_audio_through_bit_exact() {
-    let _alone = one_at_a_time();
+fn clap_process_passes_audio_through_bit_exact_delayed_by_the_reported_latency() {
     let entry = load_entry();
     let mut instance = instantiate(&entry);
     let processor = activate(&mut instance, MAX_BLOCK);
+    let latency = reported_latency(&mut instance) as usize;
 
-    let total: usize = BLOCKS.iter().sum();
+    // Host block lengths in a cycle until well past the latency, so the output holds both the
+    // delay's initial silence and the delayed input.
+    let mut blocks = Vec::new();
+    let mut total = 0;
+    for &block in BLOCKS.iter().cycle() {
+        if total > latency + 4 * MAX_BLOCK as usize {
+            break;
+        }
+        blocks.push(block);
+        total += block;
+    }
     let input = [noise(total, 0x1234_5678), noise(total, 0x9abc_def1)];
 
     // The CLAP spec lets a host call process() from any thread but the main one.
@@ -124,7 +118,7 @@ fn clap_process_passes_audio_through_bit_exact() {
                 let mut output = [Vec::with_capacity(total), Vec::with_capacity(total)];
                 let mut emitted_events = 0;
                 let mut start = 0;
-                for block in BLOCKS {
+                for &block in &blocks {
                     let range = start..start + block;
                     let mut in_l = input[0][range.clone()].to_vec();
                     let mut in_r = input[1][range].to_vec();
@@ -144,25 +138,34 @@ fn clap_process_passes_audio_through_bit_exact() {
     });
     instance.deactivate(processor);
 
-    for (channel, (got, want)) in output.iter().zip(&input).enumerate() {
-        assert_eq!(got.len(), want.len());
-        if let Some(i) = (0..got.len()).find(|&i| got[i].to_bits() != want[i].to_bits()) {
+    // A host compensates the reported latency by playing this track that much earlier, so the
+    // output must be the input exactly that late: out[n] == in[n - latency], silence before.
+    for (channel, (got, input)) in output.iter().zip(&input).enumerate() {
+        assert_eq!(got.len(), input.len());
+        let want = |i: usize| if i < latency { 0.0 } else { input[i - latency] };
+        if let Some(i) = (0..got.len()).find(|&i| got[i].to_bits() != want(i).to_bits()) {
+            let early = (1..=latency.min(i)).find(|&d| got[i].to_bits() == input[i - latency + d].to_bits());
             panic!(
-                "channel {channel}, sample {i}: output {} ({:#010x}) differs from input {} \
-                 ({:#010x}); the pass-through must be bit-exact",
+                "channel {channel}, sample {i}: output {} differs from the input {latency} samples \
+                 earlier ({}); the pass-through must be the input delayed by exactly the reported \
+                 latency, bit for bit{}",
                 got[i],
-                got[i].to_bits(),
-                want[i],
-                want[i].to_bits()
+                want(i),
+                early.map(|d| format!(" (it matches the input {d} samples later)")).unwrap_or_default()
             );
         }
     }
-    assert_eq!(emitted_events, 0, "noise with no attack in it is not a drum hit (and is shorter than the latency)");
+    assert_eq!(emitted_events, 0, "noise with no attack in it is not a drum hit");
+}
+
+/// The latency the activated `instance` reports, samples.
+fn reported_latency(instance: &mut PluginInstance<TestHost>) -> u32 {
+    let handle = instance.plugin_handle();
+    handle.get_extension::<PluginLatency>().expect("the plugin reports no latency extension").get(&handle)
 }
 
 #[test]
 fn clap_state_round_trips_parameters_library_roots_and_view() {
-    let _alone = one_at_a_time();
     let entry = load_entry();
     let mut first = instantiate(&entry);
     let mut state = save_state(&mut first);
@@ -209,9 +212,10 @@ fn drum_pattern() -> (Vec<(usize, DrumClass)>, Vec<f32>) {
 }
 
 /// Runs `input` (mono, played on both channels) through an activated instance in 256-sample
-/// blocks at roughly real-time pace (the classifier worker runs beside `process()` as in a DAW)
-/// and returns the note-ons `(absolute sample, key, velocity)` and the latency the plugin
-/// reported.
+/// blocks as a DAW's offline bounce does (the render extension set to offline, blocks as fast as
+/// the plugin returns them) and returns the note-ons `(absolute sample, key, velocity)` and the
+/// latency the plugin reported. Offline the plugin waits for its labeller, so the notes do not
+/// depend on this machine's speed.
 fn run_for_notes(input: &[f32]) -> (Vec<(u64, u16, f64)>, u32) {
     run_for_notes_with(input, &[])
 }
@@ -230,11 +234,9 @@ fn run_for_notes_with(input: &[f32], params: &[(&str, serde_json::Value)]) -> (V
         }
         load_state(&mut instance, &serde_json::to_vec(&state).unwrap()).expect("loading the parameters failed");
     }
+    set_offline(&mut instance, true);
     let processor = activate(&mut instance, BLOCK as u32);
-    let latency = {
-        let handle = instance.plugin_handle();
-        handle.get_extension::<PluginLatency>().expect("the plugin reports no latency extension").get(&handle)
-    };
+    let latency = reported_latency(&mut instance);
     let (processor, notes) = std::thread::scope(|scope| {
         scope
             .spawn(|| {
@@ -253,8 +255,6 @@ fn run_for_notes_with(input: &[f32], params: &[(&str, serde_json::Value)]) -> (V
                             }
                         }
                     }
-                    // About real time: 256 samples at 48 kHz are 5.3 ms.
-                    std::thread::sleep(std::time::Duration::from_millis(5));
                 }
                 (processor.stop(), notes)
             })
@@ -281,7 +281,6 @@ fn stray_notes<'a>(
 
 #[test]
 fn clap_labels_a_drum_pattern_with_notes_at_the_hits_plus_the_reported_latency() {
-    let _alone = one_at_a_time();
     let (hits, audio) = drum_pattern();
     let (notes, latency) = run_for_notes(&audio);
     let rate = SAMPLE_RATE as u64;
@@ -304,7 +303,6 @@ fn clap_labels_a_drum_pattern_with_notes_at_the_hits_plus_the_reported_latency()
 
 #[test]
 fn clap_gate_parameter_silences_the_hiss_of_a_noisy_recording_and_keeps_its_hits() {
-    let _alone = one_at_a_time();
     let (hits, mut audio) = drum_pattern();
     // White noise at -25 dBFS RMS: tape hiss on a lo-fi loop, pushed up.
     let hiss = drumsort_core::synth::white_noise(audio.len(), -25.0, 3);
@@ -326,6 +324,89 @@ fn clap_gate_parameter_silences_the_hiss_of_a_noisy_recording_and_keeps_its_hits
         let due = at as u64 + u64::from(latency);
         assert!(notes.iter().any(|(t, _, _)| t.abs_diff(due) <= NOTE_TOLERANCE), "no note for the {class:?} at {at}");
     }
+}
+
+#[test]
+fn clap_offline_bounce_gives_the_same_notes_at_the_hits_plus_the_latency_twice() {
+    let (hits, audio) = drum_pattern();
+    let (first, latency) = run_for_notes(&audio);
+    let (second, _) = run_for_notes(&audio);
+    assert_eq!(first, second, "two offline bounces of the same audio gave different notes");
+    // Blocks came as fast as the plugin returned them, far faster than real time: only a plugin
+    // that waits for its labeller offline has a note for every hit, none of them late.
+    let mut times: Vec<u64> = first.iter().map(|n| n.0).collect();
+    times.dedup();
+    assert_eq!(times.len(), hits.len(), "notes at one time per hit (a hit may name two drums): {first:?}");
+    for &(at, class) in &hits {
+        let due = at as u64 + u64::from(latency);
+        assert!(
+            first.iter().any(|(t, _, _)| t.abs_diff(due) <= NOTE_TOLERANCE),
+            "no note within 5 ms of {due} for the {class:?} at {at}: {first:?}"
+        );
+    }
+}
+
+/// The CLAP id and the plain value range of the parameter the host lists as `name`.
+fn param_by_name(instance: &mut PluginInstance<TestHost>, name: &str) -> (u32, f64, f64) {
+    use clack_extensions::params::{ParamInfoBuffer, PluginParams};
+    let handle = instance.plugin_handle();
+    let params = handle.get_extension::<PluginParams>().expect("the plugin has no params extension");
+    let mut buffer = ParamInfoBuffer::new();
+    (0..params.count(&handle))
+        .filter_map(|i| params.get_info(&handle, i, &mut buffer).map(|p| (p.id.get(), p.name.to_vec(), p.min_value, p.max_value)))
+        .find(|(_, n, _, _)| n.split(|&b| b == 0).next() == Some(name.as_bytes()))
+        .map(|(id, _, min, max)| (id, min, max))
+        .unwrap_or_else(|| panic!("the plugin lists no parameter {name:?}"))
+}
+
+#[test]
+fn clap_state_saved_right_after_a_host_parameter_change_holds_the_new_value() {
+    use clack_host::events::event_types::ParamValueEvent;
+    use clack_host::events::Pckn;
+    use clack_host::prelude::{EventBuffer, InputEvents};
+    let entry = load_entry();
+    let mut instance = instantiate(&entry);
+    // "MIDI channel" 1..=16 is a stepped parameter: nice-plug lists it as 0..=15.
+    let (id, min, max) = param_by_name(&mut instance, "MIDI channel");
+    assert_eq!((min, max), (0.0, 15.0));
+    let to_channel = |channel: u8| f64::from(channel - 1);
+
+    // Inactive: the host flushes the change on the main thread and saves at once.
+    {
+        use clack_extensions::params::PluginParams;
+        let mut events = EventBuffer::new();
+        events.push(&ParamValueEvent::new(0, clack_host::prelude::ClapId::new(id), Pckn::match_all(), to_channel(5)));
+        let handle = instance.plugin_handle();
+        let params = handle.get_extension::<PluginParams>().expect("the plugin has no params extension");
+        let mut inactive = instance.inactive_plugin_handle().expect("the instance is inactive");
+        params.flush(&mut inactive, &InputEvents::from_buffer(&events), &mut clack_host::prelude::OutputEvents::void());
+    }
+    assert_eq!(save_state(&mut instance)["params"]["channel"], serde_json::json!({"i32": 5}));
+
+    // Active: the change arrives with a block, and the host saves right after that block.
+    let processor = activate(&mut instance, MAX_BLOCK);
+    let processor = std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                let mut processor = StereoProcessor::start(processor);
+                let mut events = EventBuffer::new();
+                events.push(&ParamValueEvent::new(0, clack_host::prelude::ClapId::new(id), Pckn::match_all(), to_channel(7)));
+                let (mut l, mut r) = (vec![0.0f32; 64], vec![0.0f32; 64]);
+                let (mut ol, mut or) = (vec![0.0f32; 64], vec![0.0f32; 64]);
+                processor.process_with_events([&mut l, &mut r], [&mut ol, &mut or], 0, &InputEvents::from_buffer(&events));
+                processor.stop()
+            })
+            .join()
+            .expect("the audio thread panicked")
+    });
+    let saved = save_state(&mut instance);
+    instance.deactivate(processor);
+    assert_eq!(saved["params"]["channel"], serde_json::json!({"i32": 7}));
+
+    // And a new instance loaded from that state sends on channel 7.
+    let mut reloaded = instantiate(&entry);
+    load_state(&mut reloaded, &serde_json::to_vec(&saved).unwrap()).expect("loading the state failed");
+    assert_eq!(save_state(&mut reloaded)["params"]["channel"], serde_json::json!({"i32": 7}));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -379,7 +460,6 @@ fn run(command: &mut Command) -> (bool, String) {
 
 #[test]
 fn qtractor_scans_the_clap_bundle() {
-    let _alone = one_at_a_time();
     let scan = scanner(
         &[
             "/usr/lib/x86_64-linux-gnu/qtractor/qtractor_plugin_scan",
@@ -419,7 +499,6 @@ fn qtractor_scans_the_clap_bundle() {
 
 #[test]
 fn ardour_scans_the_vst3_bundle() {
-    let _alone = one_at_a_time();
     let scan = scanner(&["/usr/lib/ardour7/ardour-vst3-scanner", "/usr/lib/ardour8/ardour-vst3-scanner"], "ardour");
     let dir = scratch_dir("ardour-scan");
     let bundle = bundle(&dir, false);
