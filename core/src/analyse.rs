@@ -73,7 +73,7 @@ pub fn analyse_paths(
                     out.push(match r {
                         Ok((info, warnings, _)) => match preds.next() {
                             Some(prediction) => Ok(Analysis { info, warnings, prediction }),
-                            None => Err(AnalyseError::Model(ModelError::Mismatch("missing prediction".into()))),
+                            None => Err(AnalyseError::Model(ModelError::Inference("the model returned fewer predictions than clips".into()))),
                         },
                         Err(e) => Err(e.into()),
                     });
@@ -83,7 +83,7 @@ pub fn analyse_paths(
                 let msg = e.to_string();
                 for r in decoded {
                     out.push(match r {
-                        Ok(_) => Err(AnalyseError::Model(ModelError::Mismatch(msg.clone()))),
+                        Ok(_) => Err(AnalyseError::Model(ModelError::Inference(msg.clone()))),
                         Err(e) => Err(e.into()),
                     });
                 }

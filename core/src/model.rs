@@ -1,9 +1,9 @@
 //! The classifier network: conv blocks over the log-mel, a GRU over time, and two heads
 //! (per-class scores and an embedding).
 //!
-//! Candle style: [`Config`] + [`DrumNet::new`] + [`DrumNet::forward_t`]. Input is a batch of
+//! Candle style: [`Config`] + [`DrumNet::new`] + [`DrumNet::forward`]. Input is a batch of
 //! log-mel spectrograms `[batch, frames, n_mels]` of any length >= 1 frame; shorter inputs than
-//! [`DrumNet::MIN_FRAMES`] are padded with the silence floor inside `forward_t`.
+//! [`DrumNet::MIN_FRAMES`] are padded with the silence floor inside `forward`.
 
 use candle_core::{Module, Result, Tensor, D};
 use candle_nn::{conv2d, group_norm, linear, rnn::GRUConfig, Conv2d, GroupNorm, Linear, VarBuilder, GRU, RNN};
@@ -151,7 +151,7 @@ impl DrumNet {
     /// product of `time_pool` and needs at least one step left.
     pub const MIN_FRAMES: usize = 4;
 
-    /// Builds the network; weight names come from `vb` (`block{i}.conv`, `block{i}.bn`, `gru`,
+    /// Builds the network; weight names come from `vb` (`block{i}.conv`, `block{i}.norm`, `gru`,
     /// `embed`, `head`).
     pub fn new(cfg: &Config, vb: VarBuilder) -> Result<Self> {
         let n = cfg.channels.len();

@@ -139,7 +139,7 @@ impl<'a> ScanModel<'a> {
 
     fn get(&mut self) -> Result<&Classifier> {
         if let Source::Lazy(load) = &mut self.source {
-            let load = load.take().ok_or_else(|| ModelError::Mismatch("the model failed to load earlier".into()))?;
+            let load = load.take().ok_or(ModelError::Unavailable)?;
             let classifier = load()?;
             if classifier.meta().model_version != self.version {
                 let msg = format!("model says version {}, expected {}", classifier.meta().model_version, self.version);
@@ -150,7 +150,7 @@ impl<'a> ScanModel<'a> {
         match &self.source {
             Source::Borrowed(c) => Ok(c),
             Source::Owned(c) => Ok(c),
-            Source::Lazy(_) => Err(ModelError::Mismatch("the model failed to load earlier".into()).into()),
+            Source::Lazy(_) => Err(ModelError::Unavailable.into()),
         }
     }
 }

@@ -79,11 +79,6 @@ impl DragSession {
         self.cancel.store(true, Ordering::Relaxed);
     }
 
-    /// Whether the drag has ended.
-    pub fn is_finished(&self) -> bool {
-        self.thread.as_ref().is_none_or(JoinHandle::is_finished)
-    }
-
     /// Waits for the drag to end and returns how it ended.
     pub fn wait(mut self) -> Result<DragOutcome, DragError> {
         let thread = self.thread.take().ok_or_else(|| DragError::Thread("already joined".into()))?;
