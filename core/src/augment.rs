@@ -177,6 +177,35 @@ pub fn random_chain(x: &[f32], sr: f32, strength: f32, rng: &mut impl Rng) -> Ve
     y
 }
 
+/// Timbre variation between kits that [`random_chain`] does not cover: a random EQ curve (one to
+/// three peaking bands of up to +-6 dB), transient shaping (the first 3-25 ms raised or lowered
+/// by up to 6 dB, as a compressor or transient designer does) and, sometimes, a faster decay (a
+/// gated or trimmed sample). Each applies with probability `p`; the result is peak-normalised.
+pub fn timbre(x: &[f32], sr: f32, p: f32, rng: &mut impl Rng) -> Vec<f32> {
+    let mut y = x.to_vec();
+    if rng.gen::<f32>() < p {
+        for _ in 0..rng.gen_range(1..=3) {
+            let freq = 10f32.powf(rng.gen_range(1.6f32..4.2)).min(sr * 0.45);
+            Biquad::peaking(freq, rng.gen_range(0.4f32..2.5), rng.gen_range(-6f32..6.0), sr).process(&mut y);
+        }
+    }
+    if rng.gen::<f32>() < p {
+        let gain = 10f32.powf(rng.gen_range(-6f32..6.0) / 20.0);
+        let tau = rng.gen_range(0.003f32..0.025) * sr;
+        for (i, v) in y.iter_mut().enumerate() {
+            *v *= 1.0 + (gain - 1.0) * (-(i as f32) / tau).exp();
+        }
+    }
+    if rng.gen::<f32>() < p * 0.5 {
+        let tau = rng.gen_range(0.05f32..0.5) * sr;
+        for (i, v) in y.iter_mut().enumerate() {
+            *v *= (-(i as f32) / tau).exp();
+        }
+    }
+    normalise_peak(&mut y);
+    y
+}
+
 /// What lossy codecs and cheap converters do to a file: a steep low-pass between 11 and 19 kHz
 /// (MP3 encoders cut near 16 kHz) and sometimes coarse requantisation.
 pub fn codec_like(x: &mut [f32], sr: f32, rng: &mut impl Rng) {
@@ -291,6 +320,22 @@ mod tests {
         }
         // A tail shorter than the hit only covers its start.
         assert_eq!(bleed(&a, &b, 290, 1.0, 0).1.len(), 100);
+    }
+
+    #[test]
+    fn timbre_keeps_length_stays_finite_and_changes_the_sound_only_when_asked() {
+        use rand::SeedableRng;
+        let mut x = sine(200.0, 22_050, 44_100.0);
+        normalise_peak(&mut x);
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        let same = timbre(&x, 44_100.0, 0.0, &mut rng);
+        assert_eq!(same.len(), x.len());
+        assert!(same.iter().zip(&x).all(|(a, b)| (a - b).abs() < 1e-6), "p = 0 only normalises");
+        let changed = timbre(&x, 44_100.0, 1.0, &mut rng);
+        assert_eq!(changed.len(), x.len());
+        assert!(changed.iter().all(|v| v.is_finite()));
+        assert!((peak(&changed) - 1.0).abs() < 1e-4);
+        assert!(changed.iter().zip(&x).any(|(a, b)| (a - b).abs() > 1e-2), "p = 1 changes the sound");
     }
 
     #[test]

@@ -51,6 +51,21 @@ pub struct TrainArgs {
     /// experiment.
     #[arg(long)]
     pub spec_mask: Option<f64>,
+    /// Share of batches mixed with themselves in another order (mixup on the log-mel input,
+    /// targets mixed alike; default 0).
+    #[arg(long)]
+    pub mixup: Option<f64>,
+    /// Label smoothing `e`: targets become `y * (1 - e) + e / 2` (default 0).
+    #[arg(long)]
+    pub label_smoothing: Option<f64>,
+    /// Scales how often each timbre augmentation (EQ, pitch, saturation, room, codec, ...)
+    /// applies (default 1).
+    #[arg(long)]
+    pub aug_strength: Option<f32>,
+    /// Probability of each extra timbre change on one-shots: a random EQ curve, transient
+    /// shaping, a faster decay (default 0).
+    #[arg(long)]
+    pub timbre: Option<f64>,
     /// Validate and save an exponential moving average of the weights with this decay per step
     /// (default: the training config's, 0 = off).
     #[arg(long)]
@@ -121,6 +136,18 @@ pub fn config(args: &TrainArgs) -> (TrainConfig, usize) {
     }
     if let Some(p) = args.layer_prob {
         cfg.layer_prob = p.clamp(0.0, 1.0);
+    }
+    if let Some(p) = args.mixup {
+        cfg.mixup_prob = p.clamp(0.0, 1.0);
+    }
+    if let Some(e) = args.label_smoothing {
+        cfg.label_smoothing = e.clamp(0.0, 0.5);
+    }
+    if let Some(a) = args.aug_strength {
+        cfg.aug_strength = a.max(0.0);
+    }
+    if let Some(p) = args.timbre {
+        cfg.timbre_prob = p.clamp(0.0, 1.0);
     }
     if let Some(p) = args.spec_mask {
         cfg.spec_mask_prob = p.clamp(0.0, 1.0);
