@@ -3,12 +3,18 @@
 //! by the reported latency, mix in the auditioned sample, and send the notes of labelled hits at
 //! `hit + latency`.
 //!
-//! Two timing modes, chosen per activation ([`Realtime::set_offline`]):
+//! Two timing modes:
 //! - real time (the default): `process()` never waits. A note whose hit the worker labels after
 //!   the note was due goes out late, at the next block, and is counted.
-//! - offline (the host renders faster than real time: a bounce, a freewheel export): after
-//!   detecting, `process()` waits until the worker has labelled every window sent so far, so every
-//!   note lands exactly at `hit + latency` and two bounces give the same MIDI.
+//! - offline (a bounce, a freewheel export): after detecting, `process()` waits until the worker
+//!   has labelled every window sent so far, so every note lands exactly at `hit + latency` and two
+//!   bounces give the same MIDI. Offline is what the host announces on activation
+//!   ([`Realtime::set_offline`]: CLAP's render mode, VST3's `setupProcessing`), or what the blocks'
+//!   pace shows: some hosts announce an export only inside each VST3 `process()` call, which
+//!   nice-plug does not pass on (Ardour 7 does so), so a host that delivers audio more than
+//!   [`AHEAD_S`] plus two blocks ahead of the wall clock is rendering faster than real time, and
+//!   `process()` then waits too, never longer than it is ahead. A real-time host cannot get that
+//!   far ahead (its device clock paces it), so it never waits.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -33,6 +39,14 @@ pub const CHANNELS: usize = 2;
 pub const OFFLINE_WAIT_LIMIT: Duration = Duration::from_secs(5);
 /// How long an offline `process()` sleeps between looks at the worker's progress.
 const OFFLINE_POLL: Duration = Duration::from_micros(100);
+/// How far ahead of the wall clock (on top of two host blocks) a host must deliver audio before
+/// `process()` treats it as rendering offline. Real-time hosts stay within about a block of the
+/// clock; anticipative processing (Reaper) runs up to ~200 ms ahead, where a short wait only
+/// spends part of that lead.
+pub const AHEAD_S: f64 = 0.1;
+/// Time constant with which the measured lead decays, seconds: an audio device's clock drifts from
+/// the system's by tens of ppm, which must not add up to a lead over an hours-long session.
+const AHEAD_LEAK_S: f64 = 10.0;
 
 /// What one block needs from the parameters, read by the plugin at the top of `process()`.
 #[derive(Clone, Copy, Debug)]
@@ -70,6 +84,40 @@ pub struct Realtime {
     /// Offline blocks that stopped waiting at [`OFFLINE_WAIT_LIMIT`]; after the first, the
     /// activation runs with real-time timing.
     offline_timeouts: u64,
+    /// How far ahead of the wall clock the host delivers audio, from the blocks' pace.
+    pace: Pace,
+    /// Blocks in which `process()` waited because the host ran ahead of real time.
+    paced_waits: u64,
+    /// The lead over the wall clock past which the host counts as rendering offline, seconds:
+    /// [`AHEAD_S`] plus two maximum blocks.
+    ahead_threshold: f64,
+}
+
+/// Measures how far ahead of the wall clock the host delivers audio: each block adds its
+/// duration, each wall-clock interval between calls takes its length off, floored at zero and
+/// leaking with [`AHEAD_LEAK_S`]. In real time it stays within about a block; in a freewheel
+/// render it grows by nearly a block per call.
+#[derive(Debug)]
+struct Pace {
+    sample_rate: f64,
+    /// Lead over the wall clock, seconds.
+    ahead_s: f64,
+    /// When the previous block arrived (`None` before the first, or after a reset).
+    last: Option<Instant>,
+}
+
+impl Pace {
+    /// Accounts a block of `frames` arriving now; returns the lead in seconds.
+    fn block(&mut self, frames: usize) -> f64 {
+        let now = Instant::now();
+        if let Some(last) = self.last {
+            let wall = now.saturating_duration_since(last).as_secs_f64();
+            self.ahead_s = (self.ahead_s * (1.0 - wall / AHEAD_LEAK_S).max(0.0) - wall).max(0.0);
+        }
+        self.ahead_s += frames as f64 / self.sample_rate;
+        self.last = Some(now);
+        self.ahead_s
+    }
 }
 
 impl Realtime {
@@ -78,6 +126,7 @@ impl Realtime {
     pub fn new(sample_rate: u32, max_block: usize, cfg: &HitConfig) -> (Self, HitLabeler, WorkerEnds) {
         let (detector, labeler) = HitDetector::new(sample_rate, cfg);
         let (player, scheduler, ends) = audio::rings();
+        let ahead_threshold = AHEAD_S + 2.0 * max_block as f64 / f64::from(sample_rate.max(1));
         let margin = (CLASSIFY_MARGIN_S * sample_rate as f32) as usize;
         let latency = detector.latency_samples() + max_block + margin;
         let handled = Arc::clone(&ends.handled);
@@ -92,6 +141,9 @@ impl Realtime {
             handled,
             offline: false,
             offline_timeouts: 0,
+            pace: Pace { sample_rate: f64::from(sample_rate.max(1)), ahead_s: 0.0, last: None },
+            paced_waits: 0,
+            ahead_threshold,
         };
         (rt, labeler, ends)
     }
@@ -118,11 +170,19 @@ impl Realtime {
         self.offline_timeouts
     }
 
+    /// Blocks in which `process()` waited for the worker because the host delivered audio far
+    /// ahead of the wall clock (an offline render it did not announce); 0 in real time.
+    pub fn paced_waits(&self) -> u64 {
+        self.paced_waits
+    }
+
     /// Forgets audio, pending onsets, the delayed pass-through and scheduled notes (transport
     /// jumps). Never allocates.
     pub fn reset(&mut self) {
         self.detector.reset();
         self.scheduler.clear();
+        self.pace.last = None;
+        self.pace.ahead_s = 0.0;
         for delay in &mut self.delays {
             delay.clear();
         }
@@ -149,8 +209,16 @@ impl Realtime {
             self.detector.process(mono);
             done += n;
         }
+        let ahead = self.pace.block(len);
         if self.is_offline() {
-            self.wait_for_labels();
+            self.wait_for_labels(OFFLINE_WAIT_LIMIT);
+        } else if ahead > self.ahead_threshold && self.offline_timeouts == 0 {
+            // Never longer than the host is ahead beyond the threshold: the lead is audio it has
+            // buffered, so this cannot make it late.
+            let budget = Duration::from_secs_f64(ahead - self.ahead_threshold);
+            if self.wait_for_labels(budget) {
+                self.paced_waits += 1;
+            }
         }
         // The delay runs with pass-through off too, so turning it back on plays no stale audio.
         for (i, c) in channels.iter_mut().enumerate() {
@@ -171,21 +239,27 @@ impl Realtime {
         self.scheduler.process(block_start, len, &ctl.notes, &mut emit);
     }
 
-    /// Offline only: waits until the worker has handled every window the detector sent, so their
-    /// notes are in the scheduler's inbox before any of them is due. Sleeps; never allocates.
-    fn wait_for_labels(&mut self) {
+    /// Waits, for at most `limit`, until the worker has handled every window the detector sent,
+    /// so their notes are in the scheduler's inbox before any of them is due. Returns whether it
+    /// had to wait. At [`OFFLINE_WAIT_LIMIT`] the worker is taken for dead: no more waiting in
+    /// this activation. Sleeps; never allocates.
+    fn wait_for_labels(&mut self, limit: Duration) -> bool {
         let sent = self.detector.sent();
         if self.handled.load(Ordering::Acquire) >= sent {
-            return;
+            return false;
         }
         let start = Instant::now();
         while self.handled.load(Ordering::Acquire) < sent {
-            if start.elapsed() > OFFLINE_WAIT_LIMIT {
-                self.offline_timeouts += 1;
-                return;
+            let waited = start.elapsed();
+            if waited >= limit {
+                if waited >= OFFLINE_WAIT_LIMIT {
+                    self.offline_timeouts += 1;
+                }
+                break;
             }
             std::thread::sleep(OFFLINE_POLL);
         }
+        true
     }
 
     /// Note-ons that went out late because the worker answered after their time.

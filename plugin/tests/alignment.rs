@@ -83,14 +83,19 @@ fn pass_through_off_is_silent_and_turning_it_back_on_plays_no_stale_audio() {
 
 /// A groove of the demo sounds: `(hit sample, class)` and the audio, mono at the rig's rate.
 fn groove() -> (Vec<(u64, DrumClass)>, Vec<f32>) {
+    groove_from(RATE as usize / 12)
+}
+
+/// [`groove`] with its first hit at sample `first`.
+fn groove_from(first: usize) -> (Vec<(u64, DrumClass)>, Vec<f32>) {
     let pattern = [Demo::Kick, Demo::ClosedHat, Demo::Snare, Demo::ClosedHat, Demo::Kick, Demo::Kick, Demo::Snare];
     let step = RATE as usize / 4;
-    let mut audio = vec![0.0f32; step * (pattern.len() + 4)];
+    let mut audio = vec![0.0f32; first + step * (pattern.len() + 4)];
     let mut hits = Vec::new();
     for (i, demo) in pattern.iter().enumerate() {
         let sound = demo.render(RATE, i as u64);
         let attack = sound.iter().position(|x| x.abs() > 1e-3).unwrap_or(0);
-        let at = step / 3 + i * step;
+        let at = first + i * step;
         for (o, x) in audio[at..].iter_mut().zip(&sound[attack..]).take(step) {
             *o += 0.8 * x;
         }
@@ -103,9 +108,16 @@ fn groove() -> (Vec<(u64, DrumClass)>, Vec<f32>) {
 /// events `(absolute sample, key, velocity)`, the hit samples the labeller reported, the latency
 /// and the late-note count.
 fn offline_render(audio: &[f32]) -> (Vec<(u64, u8, u8)>, Vec<u64>, u64, u64) {
+    let (events, hits, latency, late, _) = render(audio, true);
+    (events, hits, latency, late)
+}
+
+/// [`offline_render`] with the offline mode announced (`announced`) or not (the host only renders
+/// fast, as Ardour's VST3 export does); also returns the blocks that waited because of the pace.
+fn render(audio: &[f32], announced: bool) -> (Vec<(u64, u8, u8)>, Vec<u64>, u64, u64, u64) {
     let mut rig = Rig::new();
-    rig.rt.set_offline(true);
-    assert!(rig.rt.is_offline());
+    rig.rt.set_offline(announced);
+    assert_eq!(rig.rt.is_offline(), announced);
     let latency = u64::from(rig.rt.latency());
     let tail = vec![0.0f32; latency as usize + 2 * BLOCK];
     let all: Vec<f32> = audio.iter().chain(&tail).copied().collect();
@@ -124,7 +136,7 @@ fn offline_render(audio: &[f32]) -> (Vec<(u64, u8, u8)>, Vec<u64>, u64, u64) {
         samples
     });
     assert_eq!(rig.rt.offline_timeouts(), 0, "the worker answered every offline block");
-    (events, hits, latency, rig.rt.late_notes())
+    (events, hits, latency, rig.rt.late_notes(), rig.rt.paced_waits())
 }
 
 #[test]
@@ -145,4 +157,34 @@ fn offline_render_puts_every_note_exactly_at_its_hit_plus_the_latency_every_time
     }
     let (again, _, _, _) = offline_render(&audio);
     assert_eq!(again, events, "a second render gave different notes");
+}
+
+#[test]
+fn an_unannounced_fast_render_is_recognised_by_its_pace_and_its_notes_are_exact() {
+    // Ardour renders a VST3 export in freewheel but says so only inside each process() call,
+    // which nice-plug does not pass on: blocks simply come far faster than real time.
+    let (truth, audio) = groove_from(RATE as usize / 2);
+    let (events, hits, latency, late, paced) = render(&audio, false);
+    assert!(paced > 0, "process() never waited although the blocks came far ahead of the clock");
+    assert_eq!(late, 0, "a note came late in a render that ran ahead of real time");
+    assert_eq!(hits.len(), truth.len(), "one labelled hit per drum: {hits:?}");
+    let mut note_ons: Vec<u64> = events.iter().filter(|e| e.2 > 0).map(|e| e.0).collect();
+    note_ons.dedup();
+    let expected: Vec<u64> = hits.iter().map(|h| h + latency).collect();
+    assert_eq!(note_ons, expected, "every note-on at its hit + {latency} samples");
+}
+
+#[test]
+fn blocks_at_the_pace_of_real_time_never_wait() {
+    let (_, audio) = groove_from(RATE as usize / 10);
+    let mut rig = Rig::new();
+    let block_time = std::time::Duration::from_secs_f64(BLOCK as f64 / f64::from(RATE));
+    for chunk in audio[..RATE as usize * 3 / 2].chunks(BLOCK) {
+        let (mut l, mut r) = (chunk.to_vec(), chunk.to_vec());
+        rig.process(&mut l, &mut r, &mut Vec::new());
+        // A real-time host's device clock: never sooner than the block's duration (a busy machine
+        // only makes it later, which keeps the host further from running ahead).
+        std::thread::sleep(block_time);
+    }
+    assert_eq!(rig.rt.paced_waits(), 0, "process() waited in real time");
 }
