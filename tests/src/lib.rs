@@ -1,6 +1,8 @@
 //! Shared pieces of the end-to-end tests: an in-process CLAP host for the built plugin
-//! ([`clap_host`]) and a private X server with the command-line tools that drive it ([`xvfb`]).
+//! ([`clap_host`]), a private X server with the command-line tools that drive it ([`xvfb`]), and
+//! Ardour sessions built, rendered and rolled by Ardour's own command-line tools ([`ardour`]).
 
+pub mod ardour;
 pub mod clap_host;
 pub mod xvfb;
 
