@@ -8,6 +8,8 @@ use rayon::prelude::*;
 use crate::class::DrumClass;
 use crate::decode::{decode_file, is_audio_extension, DecodeError, DecodeOptions};
 
+pub mod manifest;
+
 /// One labelled file, decoded: mono at the model rate, starting at its first onset.
 #[derive(Clone, Debug)]
 pub struct Clip {

@@ -1,9 +1,13 @@
 //! Classification metrics: confusion matrix, per-class precision / recall / F1, top-1 accuracy
-//! and macro-F1, as printed by `cargo xtask eval` and after each training epoch.
+//! and macro-F1, as printed by `cargo xtask eval` and after each training epoch; kit-bootstrap
+//! intervals ([`bootstrap`]) and calibration ([`calibration`]) for `cargo xtask eval`.
 
 use std::fmt;
 
 use crate::class::DrumClass;
+
+pub mod bootstrap;
+pub mod calibration;
 
 /// Precision, recall, F1 and support of one class.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]

@@ -1,14 +1,25 @@
-//! `cargo xtask eval --data DIR`: per-class precision / recall / F1, top-1, macro-F1 and the
-//! confusion matrix of a model over a labelled folder, on whole clips and on short onset crops.
+//! `cargo xtask eval --data DIR [--model DIR ...]`: top-1, macro-F1, per-class precision /
+//! recall / F1, the confusion matrix and calibration of one or more models over a labelled folder,
+//! on the whole folder and on subsets defined by the data's MANIFEST.csv (files from sources or
+//! kits training never saw, acoustic and electronic drums), each with a 95% interval from a
+//! bootstrap over kits (`source_group`). Several models (training seeds) give the seed spread.
+//! The crop figures score short onset crops as the real-time path sees them.
 
-use std::path::PathBuf;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use drumsort_core::classifier::{prepare_features, Classifier, ModelMeta};
+use drumsort_core::dataset::manifest::{self, ManifestRow, Seen, Subset};
 use drumsort_core::dataset::Clip;
 use drumsort_core::decode::DecodeOptions;
+use drumsort_core::metrics::bootstrap::{group_bootstrap, group_items, BootstrapOptions, Interval};
+use drumsort_core::metrics::calibration::{calibration, Calibration, DEFAULT_BINS};
 use drumsort_core::metrics::{evaluate, Evaluation};
+use drumsort_core::DrumClass;
 use rayon::prelude::*;
+
+use crate::eval_report;
 
 /// Options of `cargo xtask eval`.
 #[derive(Debug, clap::Args)]
@@ -16,16 +27,25 @@ pub struct EvalArgs {
     /// Folder of <class>/ subfolders with canonical class names.
     #[arg(long, default_value = "../shared/drumdata/val")]
     pub data: PathBuf,
-    /// Model directory (drumsort.safetensors + drumsort.json).
+    /// Model directory (drumsort.safetensors + drumsort.json). Repeat it for several models (one
+    /// per training seed): each is scored, then the mean and min-max over them.
     #[arg(long, default_value = "assets/model")]
-    pub model: PathBuf,
+    pub model: Vec<PathBuf>,
+    /// The data's MANIFEST.csv [default: in the parent of --data]. Defines the subsets (unseen
+    /// sources and kits, acoustic, electronic) and the kits the intervals resample.
+    #[arg(long)]
+    pub manifest: Option<PathBuf>,
+    /// Bootstrap resamples for the 95% intervals.
+    #[arg(long, default_value_t = 1000)]
+    pub resamples: usize,
     /// Also evaluate on crops of this many milliseconds after the onset.
     #[arg(long, default_value_t = 50.0)]
     pub crop_ms: f32,
-    /// Write the figures as JSON here.
+    /// Write the figures as JSON here (every subset, the reliability tables, each file's prediction).
     #[arg(long)]
     pub json: Option<PathBuf>,
-    /// Write the confusion matrix as a PNG picture here.
+    /// Write the confusion matrix (whole folder) as a PNG picture here; with several models, one
+    /// per model with -1, -2, ... before the extension.
     #[arg(long)]
     pub png: Option<PathBuf>,
 }
@@ -38,10 +58,13 @@ pub fn evaluate_clips(
     crop_seconds: Option<f32>,
 ) -> Result<Evaluation> {
     let classifier = Classifier::from_bytes(weights, &serde_json::to_string(meta)?)?;
-    classify_and_score(&classifier, clips, crop_seconds)
+    let preds = classify(&classifier, clips, crop_seconds)?;
+    let truth: Vec<_> = clips.iter().map(|c| c.class).collect();
+    Ok(evaluate(&truth, &preds.iter().map(|p| p.0).collect::<Vec<_>>()))
 }
 
-fn classify_and_score(classifier: &Classifier, clips: &[Clip], crop_seconds: Option<f32>) -> Result<Evaluation> {
+/// The decided class and its confidence (the sigmoid score of that class) for each clip.
+fn classify(classifier: &Classifier, clips: &[Clip], crop_seconds: Option<f32>) -> Result<Vec<(DrumClass, f32)>> {
     // A crop is what the real-time path sees: exactly that much audio after the onset, not
     // padded out to the full analysis length.
     let feats: Vec<_> = clips
@@ -51,39 +74,257 @@ fn classify_and_score(classifier: &Classifier, clips: &[Clip], crop_seconds: Opt
             None => classifier.features(&c.samples),
         })
         .collect();
-    let preds = classifier.predict(&feats)?;
-    let truth: Vec<_> = clips.iter().map(|c| c.class).collect();
-    let predicted: Vec<_> = preds.iter().map(|p| p.class).collect();
-    Ok(evaluate(&truth, &predicted))
+    Ok(classifier.predict(&feats)?.into_iter().map(|p| (p.class, p.confidence)).collect())
+}
+
+/// The evaluated files and what the manifest says of them.
+pub struct Files {
+    /// Path of each clip as listed under --data.
+    pub paths: Vec<PathBuf>,
+    pub truth: Vec<DrumClass>,
+    /// The manifest, if one was found.
+    pub manifest: Option<PathBuf>,
+    pub rows: Vec<ManifestRow>,
+    /// Each clip's row in `rows`.
+    pub row_of: Vec<Option<usize>>,
+    /// Rows under the evaluated folder not evaluated: the file is not on disk / it did not decode.
+    pub missing_on_disk: Vec<String>,
+    pub not_decoded: Vec<String>,
+    pub seen: Seen,
+}
+
+impl Files {
+    fn row(&self, i: usize) -> Option<&ManifestRow> {
+        self.row_of[i].map(|r| &self.rows[r])
+    }
+
+    /// The bootstrap unit of each clip: its kit, or the file itself when it has no row.
+    fn group_key(&self, i: usize) -> String {
+        match self.row(i) {
+            Some(r) => format!("g:{}", r.source_group),
+            None => format!("f:{}", self.paths[i].display()),
+        }
+    }
+
+    /// The clips of `subset`.
+    pub fn select(&self, subset: Subset) -> Vec<usize> {
+        let rows: Vec<Option<&ManifestRow>> = (0..self.paths.len()).map(|i| self.row(i)).collect();
+        if self.manifest.is_none() && subset != Subset::All {
+            return Vec::new();
+        }
+        subset.select(&rows, &self.seen)
+    }
+
+    /// Clips without a manifest row (only in `all`, each its own bootstrap group).
+    pub fn without_row(&self) -> Vec<&Path> {
+        (0..self.paths.len()).filter(|&i| self.row_of[i].is_none()).map(|i| self.paths[i].as_path()).collect()
+    }
+}
+
+/// Reads the manifest and matches the clips with it. A missing or unreadable manifest is a
+/// warning: then only `all` is scored, bootstrapping files.
+fn join_manifest(args: &EvalArgs, clips: &[Clip]) -> Files {
+    let mut files = Files {
+        paths: clips.iter().map(|c| c.path.clone()).collect(),
+        truth: clips.iter().map(|c| c.class).collect(),
+        manifest: None,
+        rows: Vec::new(),
+        row_of: vec![None; clips.len()],
+        missing_on_disk: Vec::new(),
+        not_decoded: Vec::new(),
+        seen: Seen::default(),
+    };
+    let path =
+        args.manifest.clone().unwrap_or_else(|| args.data.parent().unwrap_or(Path::new(".")).join("MANIFEST.csv"));
+    let rows = std::fs::read_to_string(&path)
+        .with_context(|| format!("reading {}", path.display()))
+        .and_then(|text| manifest::parse_manifest(&text).with_context(|| format!("parsing {}", path.display())));
+    let rows = match rows {
+        Ok(rows) => rows,
+        Err(e) => {
+            eprintln!("warning: {e:#}\n  only the whole folder is scored, and its intervals resample files, not kits");
+            return files;
+        }
+    };
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    let canon = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+    let data = canon(&args.data);
+    let prefix = match data.strip_prefix(&dir) {
+        Ok(rel) => format!("{}/", manifest::manifest_key(&dir.join(rel), &dir)),
+        Err(_) => format!("{}/", data.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()),
+    };
+    let keys: Vec<String> = clips.iter().map(|c| manifest::manifest_key(&canon(&c.path), &dir)).collect();
+    let joined = manifest::join(&rows, &keys, &prefix);
+    for &r in &joined.unmatched_rows {
+        let p = &rows[r].path;
+        if dir.join(p).exists() {
+            files.not_decoded.push(p.clone());
+        } else {
+            files.missing_on_disk.push(p.clone());
+        }
+    }
+    files.seen = Seen::from_rows(&rows);
+    files.row_of = joined.row_of;
+    files.rows = rows;
+    files.manifest = Some(path);
+    files
+}
+
+/// One model's figures on one subset.
+#[derive(serde::Serialize)]
+pub struct SubsetFigures {
+    pub subset: &'static str,
+    pub n: usize,
+    /// Distinct kits (bootstrap groups) among its files.
+    pub kits: usize,
+    pub top1: Interval,
+    pub macro_f1: Interval,
+    pub ece: Interval,
+    pub evaluation: Evaluation,
+    pub calibration: Calibration,
+}
+
+/// One file's prediction, for the JSON.
+#[derive(serde::Serialize)]
+pub struct ClipPrediction {
+    pub path: String,
+    pub truth: DrumClass,
+    pub predicted: DrumClass,
+    pub confidence: f32,
+}
+
+/// One model's figures on every subset.
+#[derive(serde::Serialize)]
+pub struct ModelFigures {
+    pub dir: PathBuf,
+    pub model_version: String,
+    pub subsets: Vec<SubsetFigures>,
+    /// Whole folder, crops of `crop_ms` after the onset.
+    pub crop: Evaluation,
+    pub clips: Vec<ClipPrediction>,
+}
+
+impl ModelFigures {
+    pub fn subset(&self, name: &str) -> Option<&SubsetFigures> {
+        self.subsets.iter().find(|s| s.subset == name)
+    }
+}
+
+/// Scores predictions on one subset: point figures and kit-bootstrap intervals.
+fn subset_figures(files: &Files, subset: Subset, preds: &[(DrumClass, f32)], opts: &BootstrapOptions) -> SubsetFigures {
+    let idx = files.select(subset);
+    let keys: Vec<String> = idx.iter().map(|&i| files.group_key(i)).collect();
+    let groups = group_items(&keys);
+    let truth: Vec<DrumClass> = idx.iter().map(|&i| files.truth[i]).collect();
+    let pred: Vec<(DrumClass, f32)> = idx.iter().map(|&i| preds[i]).collect();
+    let stats = |items: &[usize]| {
+        let t: Vec<DrumClass> = items.iter().map(|&i| truth[i]).collect();
+        let p: Vec<DrumClass> = items.iter().map(|&i| pred[i].0).collect();
+        let conf: Vec<f32> = items.iter().map(|&i| pred[i].1).collect();
+        let ok: Vec<bool> = t.iter().zip(&p).map(|(a, b)| a == b).collect();
+        let e = evaluate(&t, &p);
+        [e.top1, e.macro_f1, calibration(&conf, &ok, DEFAULT_BINS).ece]
+    };
+    let [top1, macro_f1, ece] = group_bootstrap(&groups, opts, stats);
+    let p: Vec<DrumClass> = pred.iter().map(|p| p.0).collect();
+    let conf: Vec<f32> = pred.iter().map(|p| p.1).collect();
+    let ok: Vec<bool> = truth.iter().zip(&p).map(|(a, b)| a == b).collect();
+    SubsetFigures {
+        subset: subset.name(),
+        n: idx.len(),
+        kits: groups.len(),
+        top1,
+        macro_f1,
+        ece,
+        evaluation: evaluate(&truth, &p),
+        calibration: calibration(&conf, &ok, DEFAULT_BINS),
+    }
+}
+
+/// Decoding depends on the model's rate and analysis length; models trained alike share one.
+fn decode_options(meta: &ModelMeta) -> DecodeOptions {
+    DecodeOptions {
+        target_rate: meta.features.sample_rate,
+        max_seconds: meta.analysis_seconds,
+        ..DecodeOptions::default()
+    }
 }
 
 pub fn run(args: EvalArgs) -> Result<()> {
-    let classifier =
-        Classifier::from_dir(&args.model).with_context(|| format!("loading model from {}", args.model.display()))?;
-    let opts = DecodeOptions {
-        target_rate: classifier.meta().features.sample_rate,
-        max_seconds: classifier.meta().analysis_seconds,
-        ..DecodeOptions::default()
-    };
-    let (clips, _) = crate::train::load_folder(&args.data, &opts)?;
-    let full = classify_and_score(&classifier, &clips, None)?;
-    let crop = classify_and_score(&classifier, &clips, Some(args.crop_ms / 1000.0))?;
-    println!("model {}  data {}\n\n{full}", classifier.meta().model_version, args.data.display());
-    println!("{:.0} ms crops after the onset: top-1 {:.4}  macro-F1 {:.4}", args.crop_ms, crop.top1, crop.macro_f1);
-    if let Some(path) = &args.json {
-        let json = serde_json::json!({
-            "model_version": classifier.meta().model_version,
-            "data": args.data,
-            "full": full,
-            "crop": { "ms": args.crop_ms, "evaluation": crop },
+    let classifiers: Vec<Classifier> = args
+        .model
+        .iter()
+        .map(|dir| Classifier::from_dir(dir).with_context(|| format!("loading model from {}", dir.display())))
+        .collect::<Result<_>>()?;
+    let mut decoded: HashMap<(u32, u32), Vec<Clip>> = HashMap::new();
+    let key = |c: &Classifier| (c.meta().features.sample_rate, c.meta().analysis_seconds.to_bits());
+    for c in &classifiers {
+        if let std::collections::hash_map::Entry::Vacant(slot) = decoded.entry(key(c)) {
+            slot.insert(crate::train::load_folder(&args.data, &decode_options(c.meta()))?.0);
+        }
+    }
+    let first = &decoded[&key(&classifiers[0])];
+    if decoded
+        .values()
+        .any(|clips| clips.len() != first.len() || clips.iter().zip(first).any(|(a, b)| a.path != b.path))
+    {
+        bail!("the models decode different sets of files (different rates or lengths); evaluate them separately");
+    }
+    let files = join_manifest(&args, first);
+    let opts = BootstrapOptions { resamples: args.resamples, ..BootstrapOptions::default() };
+    let mut models = Vec::new();
+    for (dir, classifier) in args.model.iter().zip(&classifiers) {
+        let clips = &decoded[&key(classifier)];
+        let preds = classify(classifier, clips, None)?;
+        let crop_preds = classify(classifier, clips, Some(args.crop_ms / 1000.0))?;
+        let crop = evaluate(&files.truth, &crop_preds.iter().map(|p| p.0).collect::<Vec<_>>());
+        let subsets = Subset::ALL
+            .iter()
+            .filter(|&&s| s == Subset::All || files.manifest.is_some())
+            .map(|&s| subset_figures(&files, s, &preds, &opts))
+            .collect();
+        // Paths as the manifest writes them (`val/kick/foo.wav`) where there is a row.
+        let clips = (0..files.paths.len())
+            .map(|i| ClipPrediction {
+                path: files.row(i).map_or_else(|| files.paths[i].to_string_lossy().into_owned(), |r| r.path.clone()),
+                truth: files.truth[i],
+                predicted: preds[i].0,
+                confidence: preds[i].1,
+            })
+            .collect();
+        models.push(ModelFigures {
+            dir: dir.clone(),
+            model_version: classifier.meta().model_version.clone(),
+            subsets,
+            crop,
+            clips,
         });
+    }
+    print!("{}", eval_report::text(&args, &files, &opts, &models));
+    if let Some(path) = &args.json {
+        let json = eval_report::json(&args, &files, &opts, &models);
         std::fs::write(path, serde_json::to_string_pretty(&json)? + "\n")
             .with_context(|| format!("writing {}", path.display()))?;
         println!("wrote {}", path.display());
     }
     if let Some(path) = &args.png {
-        crate::confusion_png::write(&full, path).with_context(|| format!("writing {}", path.display()))?;
-        println!("wrote {}", path.display());
+        for (i, m) in models.iter().enumerate() {
+            let out = if models.len() == 1 { path.clone() } else { numbered(path, i + 1) };
+            let all = &m.subsets[0].evaluation;
+            crate::confusion_png::write(all, &out).with_context(|| format!("writing {}", out.display()))?;
+            println!("wrote {}", out.display());
+        }
     }
     Ok(())
+}
+
+/// `dir/name.png` -> `dir/name-2.png`.
+fn numbered(path: &Path, n: usize) -> PathBuf {
+    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = match path.extension() {
+        Some(ext) => format!("{stem}-{n}.{}", ext.to_string_lossy()),
+        None => format!("{stem}-{n}"),
+    };
+    path.with_file_name(name)
 }

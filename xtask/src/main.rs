@@ -7,6 +7,7 @@ mod bundle;
 mod confusion_png;
 mod demo;
 mod eval;
+mod eval_report;
 mod eval_hits;
 mod fuzz;
 mod fuzz_seeds;
