@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use drumsort_core::analyse::CHUNK;
-use drumsort_core::classifier::{Classifier, ModelMeta, META_FILE};
+use drumsort_core::classifier::{Classifier, ModelMeta, LOW_CONFIDENCE, META_FILE};
 use drumsort_core::index::{
     Entry, Index, ListFilter, Phase, Progress, Relabelled, ScanModel, ScanOptions, ScanSummary, Status,
 };
@@ -63,10 +63,30 @@ pub struct ListArgs {
     /// List files that have disappeared from disk instead of the present ones.
     #[arg(long)]
     pub missing: bool,
+    /// Only labels the model is at least this sure of (0-1); your corrections count as 1.
+    #[arg(long, value_name = "X", value_parser = unit_interval)]
+    pub min_confidence: Option<f32>,
+    /// Only labels to check: the model's confidence is below X (0-1). Corrected files, and files
+    /// without a class, are left out.
+    #[arg(long, value_name = "X", value_parser = unit_interval, conflicts_with = "check")]
+    pub below: Option<f32>,
+    /// Only labels to check: the ones the table marks with `?` (same as --below 0.5).
+    #[arg(long)]
+    pub check: bool,
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
     #[command(flatten)]
     pub db: DbArg,
+}
+
+/// A confidence bound: a number from 0 to 1.
+fn unit_interval(s: &str) -> Result<f32, String> {
+    let x: f32 = s.trim().parse().map_err(|_| format!("`{s}` is not a number"))?;
+    if (0.0..=1.0).contains(&x) {
+        Ok(x)
+    } else {
+        Err(format!("{x} is outside 0..1 (confidence is a score from 0 to 1)"))
+    }
 }
 
 /// `drumsort relabel`.
@@ -240,18 +260,29 @@ fn round4(x: f64) -> f64 {
     (x * 1e4).round() / 1e4
 }
 
-/// The `drumsort classify` record of an indexed file, plus `corrected` and `missing`. A corrected
-/// file shows the user's class with confidence 1 (the scores stay the model's).
+/// The confidence `list` shows and filters by: 1 for a user's correction, else the model's
+/// score of its class; `None` for a file without a class (unreadable, not analysed yet).
+fn confidence(e: &Entry) -> Option<f32> {
+    match (&e.correction, &e.prediction) {
+        (Some(_), _) => Some(1.0),
+        (None, Some(p)) => Some(p.confidence),
+        (None, None) => None,
+    }
+}
+
+/// Whether a label is worth checking: the model's, and below [`LOW_CONFIDENCE`].
+fn low_confidence(e: &Entry) -> bool {
+    e.correction.is_none() && e.prediction.as_ref().is_some_and(|p| p.confidence < LOW_CONFIDENCE)
+}
+
+/// The `drumsort classify` record of an indexed file, plus `corrected`, `missing` and
+/// `low_confidence`. A corrected file shows the user's class with confidence 1 (the scores stay
+/// the model's).
 fn record(e: &Entry) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert("path".into(), json!(e.path.to_string_lossy()));
     m.insert("class".into(), json!(e.class().map(|c| c.as_str())));
-    let confidence = match (&e.correction, &e.prediction) {
-        (Some(_), _) => json!(1.0),
-        (None, Some(p)) => json!(round4(f64::from(p.confidence))),
-        (None, None) => Value::Null,
-    };
-    m.insert("confidence".into(), confidence);
+    m.insert("confidence".into(), confidence(e).map_or(Value::Null, |c| json!(round4(f64::from(c)))));
     let scores = e.prediction.as_ref().map(|p| {
         let s: Map<String, Value> = DrumClass::ALL
             .iter()
@@ -269,6 +300,7 @@ fn record(e: &Entry) -> Map<String, Value> {
     m.insert("error".into(), error);
     m.insert("corrected".into(), json!(e.correction.is_some()));
     m.insert("missing".into(), json!(e.missing));
+    m.insert("low_confidence".into(), json!(low_confidence(e)));
     m
 }
 
@@ -276,20 +308,39 @@ fn record(e: &Entry) -> Map<String, Value> {
 pub fn list(args: ListArgs) -> Result<()> {
     let index = open(&args.db)?;
     let filter = ListFilter { class: args.class, query: args.query, errors: args.errors, missing: args.missing };
+    let below = if args.check { Some(LOW_CONFIDENCE) } else { args.below };
+    let bounded = args.min_confidence.is_some() || below.is_some();
+    let shown = |e: &Entry| match confidence(e) {
+        Some(c) => args.min_confidence.is_none_or(|min| c >= min) && below.is_none_or(|max| c < max),
+        None => !bounded,
+    };
+    let table = args.format == Format::Table;
     let columns = match args.format {
         Format::Csv => {
             let mut c = vec!["path", "class", "confidence", "duration_s"];
             c.extend(SCORE_COLUMNS);
-            c.extend(["error", "corrected", "missing"]);
+            c.extend(["error", "corrected", "missing", "low_confidence"]);
             c
         }
         _ => vec!["path", "class", "confidence", "corrected", "duration_s", "error"],
     };
     let mut printer = Printer::new(args.format, columns);
-    let mut n = 0usize;
+    let (mut n, mut marked) = (0usize, 0usize);
     let listed = index.for_each_entry(&filter, |e| -> Result<()> {
+        if !shown(&e) {
+            return Ok(());
+        }
         n += 1;
-        printer.record(record(&e))?;
+        let mut r = record(&e);
+        // The table marks a label to check with `?` after the class; JSON and CSV keep the class
+        // clean and say it in `low_confidence`.
+        if table && low_confidence(&e) {
+            marked += 1;
+            if let Some(Value::String(class)) = r.get_mut("class") {
+                class.push('?');
+            }
+        }
+        printer.record(r)?;
         Ok(())
     });
     match listed.and_then(|()| Ok(printer.finish()?)) {
@@ -298,6 +349,12 @@ pub fn list(args: ListArgs) -> Result<()> {
             return Ok(())
         }
         other => other?,
+    }
+    if marked > 0 && below.is_none() {
+        eprintln!(
+            "{marked} labels marked ? (the model's confidence is below {LOW_CONFIDENCE}): list only those with \
+             `drumsort list --check`, fix one with `drumsort relabel FILE CLASS`"
+        );
     }
     if n == 0 && index.roots()?.is_empty() {
         eprintln!("the library index {} is empty: run `drumsort scan FOLDER` first", index.path().display());

@@ -2,7 +2,7 @@
 //! each with its own `--db` in a temp folder. Classes are never asserted (the model is random
 //! here, and the shipped one may be a placeholder); what is checked is what the index does.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
@@ -190,6 +190,115 @@ fn unreadable_files_are_listed_with_errors_in_every_format() {
     assert_eq!(table.lines().count(), n + 1);
     let hits = list(&db, &["--query", "CRACK"]);
     assert_eq!(hits.len(), 1, "query ignores case: {hits:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The paths of listed records.
+fn paths(records: &[Value]) -> BTreeSet<String> {
+    records.iter().map(|r| r["path"].as_str().unwrap().to_string()).collect()
+}
+
+/// `--min-confidence X` keeps the labels at or above X, `--below X` the ones under it (a
+/// correction counts as sure, an unreadable file as neither); `--check` is `--below 0.5`, the
+/// labels the table marks with `?`. Two constant models make every confidence known: `sure/` is
+/// scanned with one that says kick at 0.9, `unsure/` with one that says snare at 0.4.
+#[test]
+fn confidence_filters_split_the_listing_and_the_table_marks_labels_to_check() {
+    let dir = temp_dir("confidence");
+    let db = dir.join("library.sqlite");
+    let mut scores = [0.05f32; DrumClass::COUNT];
+    scores[DrumClass::Kick.index()] = 0.9;
+    let sure_model = support::constant_model(&dir.join("model-sure"), scores);
+    scores[DrumClass::Kick.index()] = 0.05;
+    scores[DrumClass::Snare.index()] = 0.4;
+    let unsure_model = support::constant_model(&dir.join("model-unsure"), scores);
+    let lib = dir.join("lib");
+    for (k, d) in Demo::ALL.iter().take(6).enumerate() {
+        let sub = lib.join(if k < 3 { "sure" } else { "unsure" });
+        std::fs::create_dir_all(&sub).unwrap();
+        write_wav(&sub.join(format!("{}.wav", d.file_stem())), &d.render(44_100, 3), 1.0);
+    }
+    std::fs::write(lib.join("sure/garbage.wav"), b"not a wave file at all; ".repeat(40)).unwrap();
+    for (sub, model) in [("sure", &sure_model), ("unsure", &unsure_model)] {
+        ok(drumsort().args(["scan", "--db"]).arg(&db).arg("--model").arg(model).arg(lib.join(sub)).output().unwrap());
+    }
+    let in_dir = |sub: &str| -> BTreeSet<String> {
+        let mut p: BTreeSet<String> = std::fs::read_dir(lib.join(sub))
+            .unwrap()
+            .map(|e| canon(&e.unwrap().path()).to_string_lossy().into_owned())
+            .collect();
+        p.retain(|p| !p.ends_with("garbage.wav"));
+        p
+    };
+    let (sure, mut unsure) = (in_dir("sure"), in_dir("unsure"));
+    let fixed = unsure.pop_first().unwrap();
+    relabel(&db, Path::new(&fixed), "tom");
+    let all = list(&db, &[]);
+    assert_eq!(all.len(), 7);
+    for r in &all {
+        let p = r["path"].as_str().unwrap();
+        let expect = if sure.contains(p) {
+            ("kick", Some(0.9), false)
+        } else if unsure.contains(p) {
+            ("snare", Some(0.4), true)
+        } else if p == fixed {
+            ("tom", Some(1.0), false)
+        } else {
+            ("", None, false)
+        };
+        let got = (r["class"].as_str().unwrap_or(""), r["confidence"].as_f64(), r["low_confidence"] == true);
+        assert_eq!(got, expect, "{r}");
+    }
+
+    let listed = |args: &[&str]| paths(&list(&db, args));
+    let with = |sets: &[&BTreeSet<String>], one: Option<&str>| -> BTreeSet<String> {
+        sets.iter().flat_map(|s| s.iter().cloned()).chain(one.map(str::to_string)).collect()
+    };
+    assert_eq!(listed(&["--min-confidence", "0.5"]), with(&[&sure], Some(&fixed)));
+    assert_eq!(listed(&["--min-confidence", "0.9"]), with(&[&sure], Some(&fixed)), "at X counts");
+    assert_eq!(listed(&["--min-confidence", "0.95"]), with(&[], Some(&fixed)));
+    assert_eq!(listed(&["--below", "0.5"]), unsure);
+    assert_eq!(listed(&["--below", "0.4"]), BTreeSet::new(), "at X is not below it");
+    assert_eq!(listed(&["--below", "1"]), with(&[&sure, &unsure], None), "a correction is never below");
+    assert_eq!(listed(&["--min-confidence", "0.3", "--below", "0.95"]), with(&[&sure, &unsure], None));
+    assert_eq!(listed(&["--check"]), unsure);
+    assert_eq!(listed(&["--check", "--class", "kick"]), BTreeSet::new(), "filters combine");
+
+    // The table marks the labels to check with `?` after the class and says how to list them.
+    let out = ok(drumsort().args(["list", "--db"]).arg(&db).output().unwrap());
+    let table = String::from_utf8(out.stdout).unwrap();
+    let classes: BTreeMap<String, String> = table
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let mut cells = l.split_whitespace();
+            Some((cells.next()?.to_string(), cells.next()?.to_string()))
+        })
+        .collect();
+    for p in &unsure {
+        assert_eq!(classes[p], "snare?", "{table}");
+    }
+    assert_eq!(classes[&fixed], "tom");
+    assert!(sure.iter().all(|p| classes[p] == "kick"), "{table}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("2 labels marked ?") && stderr.contains("drumsort list --check"), "{stderr}");
+    let csv = String::from_utf8(
+        ok(drumsort().args(["list", "--check", "--format", "csv", "--db"]).arg(&db).output().unwrap()).stdout,
+    )
+    .unwrap();
+    assert!(csv.lines().next().unwrap().ends_with(",low_confidence"), "{csv}");
+    assert!(csv.lines().skip(1).all(|l| l.contains(",snare,") && l.ends_with(",true")), "{csv}");
+
+    for (args, says) in [
+        (&["--min-confidence", "1.5"][..], "outside 0..1"),
+        (&["--below", "much"][..], "not a number"),
+        (&["--check", "--below", "0.3"][..], "cannot be used with"),
+    ] {
+        let bad = drumsort().arg("list").args(args).arg("--db").arg(&db).output().unwrap();
+        assert!(!bad.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&bad.stderr);
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -81,6 +81,37 @@ pub fn model_dir() -> &'static Path {
     })
 }
 
+/// A model directory under `dir` that gives every sound the same `scores` (in
+/// [`DrumClass::ALL`] order): its head's weights are zero and its bias holds the scores' logits,
+/// so tests know each file's class and confidence exactly. Thresholds as in [`model_dir`].
+pub fn constant_model(dir: &Path, scores: [f32; DrumClass::COUNT]) -> PathBuf {
+    use candle_core::{DType, Device, Tensor};
+    use candle_nn::{VarBuilder, VarMap};
+    use drumsort_core::classifier::{ModelMeta, Thresholds, META_FILE, WEIGHTS_FILE};
+    let config = drumsort_core::model::Config::default();
+    let mut varmap = VarMap::new();
+    drumsort_core::model::DrumNet::new(&config, VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu)).unwrap();
+    let zeros = Tensor::zeros((DrumClass::COUNT, config.embed_dim), DType::F32, &Device::Cpu).unwrap();
+    varmap.set_one("head.weight", zeros).unwrap();
+    let logits: Vec<f32> = scores.iter().map(|p| (p / (1.0 - p)).ln()).collect();
+    varmap.set_one("head.bias", Tensor::new(logits.as_slice(), &Device::Cpu).unwrap()).unwrap();
+    std::fs::create_dir_all(dir).unwrap();
+    varmap.save(dir.join(WEIGHTS_FILE)).unwrap();
+    let meta = ModelMeta {
+        model_version: format!("cli-test-constant-{}", dir.file_name().unwrap().to_string_lossy()),
+        classes: DrumClass::ALL.iter().map(|c| c.as_str().to_string()).collect(),
+        model: config,
+        features: drumsort_core::mel::MelConfig::default(),
+        analysis_seconds: 1.0,
+        hit_background_removed: true,
+        thresholds: Thresholds::new(0.3, 0.5),
+        training: Value::Null,
+        validation: Value::Null,
+    };
+    std::fs::write(dir.join(META_FILE), serde_json::to_string(&meta).unwrap()).unwrap();
+    dir.to_path_buf()
+}
+
 /// 16-bit mono 44.1 kHz WAV bytes of `samples` at `gain`.
 pub fn wav_bytes(samples: &[f32], gain: f32) -> Vec<u8> {
     let spec = hound::WavSpec {

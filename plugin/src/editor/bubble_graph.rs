@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use drumsort_core::class::DrumClass;
+use drumsort_core::classifier::LOW_CONFIDENCE;
 use egui::{Align2, Color32, CursorIcon, FontId, Key, Pos2, Rect, Sense, Stroke, Ui, Vec2};
 
 use super::drag::DragGesture;
@@ -323,7 +324,15 @@ impl BubbleGraph {
             if !cull.contains(p) {
                 continue;
             }
-            painter.circle_filled(p, self.dot_px, dot_colour(s.class, s.confidence));
+            if needs_check(s) {
+                // A label to check: a hollow ring in the class colour, not a faint dot that reads
+                // as "less important".
+                let w = (self.dot_px * 0.4).clamp(1.0, 2.5);
+                let fill = class_colour(s.class).gamma_multiply(0.12);
+                painter.circle(p, self.dot_px - w / 2.0, fill, Stroke::new(w, class_colour(s.class)));
+            } else {
+                painter.circle_filled(p, self.dot_px, dot_colour(s.class, s.confidence));
+            }
             if s.corrected {
                 painter.circle_stroke(p, self.dot_px + 1.5, ring);
             }
@@ -452,6 +461,12 @@ impl BubbleGraph {
     }
 }
 
+/// Whether a dot's label is worth checking: the model's own, with confidence below
+/// [`LOW_CONFIDENCE`] (as `drumsort list --check` lists them). Drawn as a hollow ring.
+fn needs_check(s: &SampleDot) -> bool {
+    !s.corrected && s.confidence < LOW_CONFIDENCE
+}
+
 /// The hover card of a dot.
 fn dot_tooltip(ui: &mut Ui, s: &SampleDot) {
     ui.label(egui::RichText::new(&s.name).strong());
@@ -461,7 +476,11 @@ fn dot_tooltip(ui: &mut Ui, s: &SampleDot) {
             ui.label("(corrected)");
         }
     });
-    ui.label(format!("confidence {:.0} %", s.confidence * 100.0));
+    if needs_check(s) {
+        ui.label(format!("confidence {:.0} %: check this label", s.confidence * 100.0));
+    } else {
+        ui.label(format!("confidence {:.0} %", s.confidence * 100.0));
+    }
     ui.label(format!("duration {:.2} s", s.duration_s));
 }
 
@@ -485,4 +504,30 @@ fn reveal(path: &Path) -> std::io::Result<()> {
     // Reap the child off the GUI thread so it does not linger as a zombie.
     std::thread::spawn(move || child.wait());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dot(confidence: f32, corrected: bool) -> SampleDot {
+        SampleDot {
+            path: PathBuf::from("a.wav"),
+            name: "a.wav".into(),
+            class: DrumClass::Kick,
+            corrected,
+            confidence,
+            duration_s: 0.3,
+            pos: [0.0, 0.0],
+        }
+    }
+
+    #[test]
+    fn unsure_model_labels_are_marked_and_corrections_never() {
+        assert!(needs_check(&dot(0.2, false)));
+        assert!(needs_check(&dot(LOW_CONFIDENCE - 0.01, false)));
+        assert!(!needs_check(&dot(LOW_CONFIDENCE, false)));
+        assert!(!needs_check(&dot(0.9, false)));
+        assert!(!needs_check(&dot(0.2, true)), "the user has set this one");
+    }
 }
