@@ -107,9 +107,8 @@ struct Pace {
 }
 
 impl Pace {
-    /// Accounts a block of `frames` arriving now; returns the lead in seconds.
-    fn block(&mut self, frames: usize) -> f64 {
-        let now = Instant::now();
+    /// Accounts a block of `frames` arriving at `now`; returns the lead in seconds.
+    fn block(&mut self, frames: usize, now: Instant) -> f64 {
         if let Some(last) = self.last {
             let wall = now.saturating_duration_since(last).as_secs_f64();
             self.ahead_s = (self.ahead_s * (1.0 - wall / AHEAD_LEAK_S).max(0.0) - wall).max(0.0);
@@ -191,7 +190,22 @@ impl Realtime {
     /// Processes one block in place: `channels` are the host's output buffers holding the input.
     /// Blocks longer than `max_block` are processed in pieces. Note events go to `emit` with
     /// timings inside this block.
-    pub fn process(&mut self, channels: &mut [&mut [f32]], ctl: &BlockControl, mut emit: impl FnMut(NoteOut)) {
+    pub fn process(&mut self, channels: &mut [&mut [f32]], ctl: &BlockControl, emit: impl FnMut(NoteOut)) {
+        self.process_at(Instant::now(), channels, ctl, emit);
+    }
+
+    /// [`Self::process`] for a block that arrives at `now` on the host's clock rather than the
+    /// wall clock: the pace that tells a real-time host from a fast render is read from `now`.
+    /// Tests and benchmarks feed blocks far faster than real time and play a real-time host by
+    /// passing a simulated device clock (one block duration per block), so they check what the
+    /// real-time mode does without depending on the machine's speed.
+    pub fn process_at(
+        &mut self,
+        now: Instant,
+        channels: &mut [&mut [f32]],
+        ctl: &BlockControl,
+        mut emit: impl FnMut(NoteOut),
+    ) {
         if ctl.onset != self.onset {
             self.detector.set_onset_config(&ctl.onset);
             self.onset = ctl.onset;
@@ -209,7 +223,7 @@ impl Realtime {
             self.detector.process(mono);
             done += n;
         }
-        let ahead = self.pace.block(len);
+        let ahead = self.pace.block(len, now);
         if self.is_offline() {
             self.wait_for_labels(OFFLINE_WAIT_LIMIT);
         } else if ahead > self.ahead_threshold && self.offline_timeouts == 0 {

@@ -32,6 +32,12 @@ pub struct BenchArgs {
     /// Run only the plugin-load bench (a library of 10,000 samples: time to a full graph, memory).
     #[arg(long)]
     pub plugin_load: bool,
+    /// Run only the plugin soak: this many hours of drum audio (2 without a value) through
+    /// `process()`, accelerated on a simulated real-time device clock, with the hit labeller
+    /// stalling 250 ms per batch; prints x real time, the slowest block, memory and the hit
+    /// accounting.
+    #[arg(long, value_name = "HOURS", num_args = 0..=1, default_missing_value = "2")]
+    pub soak: Option<f64>,
 }
 
 fn rate(n: usize, secs: f64) -> String {
@@ -41,6 +47,9 @@ fn rate(n: usize, secs: f64) -> String {
 pub fn run(args: BenchArgs) -> Result<()> {
     if let Some(n) = args.scale {
         return crate::bench_scan::scale_bench(n, &args.model);
+    }
+    if let Some(hours) = args.soak {
+        return crate::bench_plugin::soak(hours, &args.hit_model);
     }
     if args.plugin_load {
         return crate::bench_plugin::library_load(&args.model);

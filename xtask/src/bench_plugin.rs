@@ -1,6 +1,7 @@
 //! Plugin figures for `cargo xtask bench`: the CPU cost of `process()` (the same `Realtime` object
 //! the plugin runs) at 48 kHz in 64-sample blocks while a worker labels the hits, the latency the
-//! plugin reports, the classifier's time per hit, and the editor's CPU time per frame.
+//! plugin reports, the classifier's time per hit, and the editor's CPU time per frame; and, with
+//! `--soak`, hours of audio through `process()` with a stalling labeller.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -9,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use drumsort_core::classifier::Classifier;
-use drumsort_core::hits::{HitConfig, HitWindow};
+use drumsort_core::hits::{HitConfig, HitDetector, HitWindow};
 use drumsort_core::onset::OnsetConfig;
 use drumsort_core::synth::Demo;
 use drumsort_plugin::audio::HitNote;
@@ -231,11 +232,157 @@ fn back_to_back(audio: &[f32], cfg: &HitConfig, ctl: &BlockControl) -> Duration 
     let (mut rt, _labeler, _ends) = Realtime::new(RATE, BLOCK, cfg);
     let (mut left, mut right) = (vec![0.0f32; BLOCK], vec![0.0f32; BLOCK]);
     let t = Instant::now();
-    for chunk in audio.chunks(BLOCK) {
+    for (b, chunk) in audio.chunks(BLOCK).enumerate() {
         left[..chunk.len()].copy_from_slice(chunk);
         right[..chunk.len()].copy_from_slice(chunk);
         let mut channels = [&mut left[..chunk.len()], &mut right[..chunk.len()]];
-        rt.process(&mut channels, ctl, |_| {});
+        // On a real-time device clock: on the wall clock these blocks would look like a fast
+        // render, and process() would wait for the (absent) labeller.
+        rt.process_at(device_clock(t, b * BLOCK), &mut channels, ctl, |_| {});
     }
     t.elapsed()
+}
+
+/// The simulated clock of a real-time audio device started at `start`: when the block starting at
+/// sample `position` arrives. Lets `process()` run back to back as a real-time host's.
+fn device_clock(start: Instant, position: usize) -> Instant {
+    start + Duration::from_secs_f64(position as f64 / f64::from(RATE))
+}
+
+/// Block size of the soak (a common host buffer).
+const SOAK_BLOCK: usize = 512;
+/// How long the soak's slowed hit labeller sleeps per batch of windows, so that the ring to it
+/// overflows again and again.
+const SOAK_STALL: Duration = Duration::from_millis(250);
+
+/// `cargo xtask bench --soak`: `hours` of drum audio (the 16th-note groove, looped with a new
+/// gain every loop) through `process()` as fast as the machine goes, the blocks arriving on a
+/// simulated real-time device clock (real-time mode: `process()` must never wait), while the hit
+/// labeller sleeps [`SOAK_STALL`] per batch. Prints the speed, the slowest block, resident memory
+/// and the hit accounting against the same detector drained at once; asserts nothing (the
+/// behaviour is checked by plugin/tests/load.rs without timing).
+pub fn soak(hours: f64, model: &Path) -> Result<()> {
+    let classifier = Classifier::from_dir(model)?;
+    let params = DrumsortParams::default();
+    let cfg = HitConfig::default();
+    let groove = groove(8);
+    let total_blocks = (hours * 3600.0 * f64::from(RATE)) as usize / SOAK_BLOCK;
+    let fill = |block: &mut [f32], position: usize| {
+        let gain = 0.5 + 0.5 * ((position / groove.len() * 2_654_435_761) % 1000) as f32 / 1000.0;
+        for (i, b) in block.iter_mut().enumerate() {
+            *b = gain * groove[(position + i) % groove.len()];
+        }
+    };
+    let rss_mb = || crate::bench_scan::status_mb("VmRSS:").unwrap_or(f64::NAN);
+
+    // The reference, before the timed run: the same detector over the same blocks, never full.
+    let found = {
+        let (mut detector, mut labeler) = HitDetector::new(RATE, &cfg);
+        let (mut block, mut windows) = (vec![0.0f32; SOAK_BLOCK], Vec::<HitWindow>::new());
+        let mut found = 0u64;
+        for b in 0..total_blocks {
+            fill(&mut block, b * SOAK_BLOCK);
+            detector.process(&block);
+            windows.clear();
+            labeler.pop_all(&mut windows);
+            found += windows.len() as u64;
+        }
+        found
+    };
+
+    let (mut rt, mut labeler, ends) = Realtime::new(RATE, SOAK_BLOCK, &cfg);
+    let done = Arc::new(AtomicBool::new(false));
+    let worker = {
+        let done = Arc::clone(&done);
+        let (mut notes, handled) = (ends.notes, ends.handled);
+        std::thread::spawn(move || {
+            let mut windows: Vec<HitWindow> = Vec::new();
+            let (mut delivered, mut labelled) = (0u64, 0u64);
+            loop {
+                windows.clear();
+                labeler.pop_all(&mut windows);
+                if windows.is_empty() {
+                    if done.load(Ordering::Acquire) {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(1));
+                    continue;
+                }
+                delivered += windows.len() as u64;
+                std::thread::sleep(SOAK_STALL);
+                if let Ok(hits) = labeler.label(&classifier, &windows) {
+                    labelled += windows.len() as u64;
+                    for h in hits {
+                        for (class, _) in h.classes {
+                            let _ = notes.push(HitNote { sample: h.sample, class, velocity: h.velocity });
+                        }
+                    }
+                }
+                handled.fetch_add(windows.len() as u64, Ordering::Release);
+            }
+            (delivered, labelled)
+        })
+    };
+
+    let ctl = BlockControl {
+        onset: OnsetConfig::default(),
+        passthrough: true,
+        audition_gain: 1.0,
+        notes: params.note_settings(rt.latency(), RATE as f32),
+    };
+    let (mut left, mut right) = (vec![0.0f32; SOAK_BLOCK], vec![0.0f32; SOAK_BLOCK]);
+    let (mut slowest, mut busy, mut note_ons) = (Duration::ZERO, Duration::ZERO, 0u64);
+    let (rss_start_at, mut rss_start) = (total_blocks / 10, f64::NAN);
+    let wall = Instant::now();
+    for b in 0..total_blocks {
+        fill(&mut left, b * SOAK_BLOCK);
+        right.copy_from_slice(&left);
+        let now = device_clock(wall, b * SOAK_BLOCK);
+        let t = Instant::now();
+        rt.process_at(now, &mut [&mut left[..], &mut right[..]], &ctl, |n| note_ons += u64::from(n.velocity > 0));
+        let took = t.elapsed();
+        busy += took;
+        slowest = slowest.max(took);
+        if b == rss_start_at {
+            rss_start = rss_mb();
+        }
+    }
+    let wall = wall.elapsed();
+    let rss_end = rss_mb();
+    done.store(true, Ordering::Release);
+    let (delivered, labelled) = worker.join().unwrap_or_default();
+    let dropped = rt.dropped_hits();
+
+    let audio_s = total_blocks as f64 * SOAK_BLOCK as f64 / f64::from(RATE);
+    let accounting = if delivered + dropped == found {
+        "delivered + dropped = found".to_string()
+    } else {
+        format!("MISMATCH: delivered + dropped = {}", delivered + dropped)
+    };
+    println!(
+        "plugin soak, {:.2} h of a 16th-note groove at 48 kHz in {SOAK_BLOCK}-sample blocks on a real-time device clock, \
+         labeller stalling {} ms per batch:",
+        audio_s / 3600.0,
+        SOAK_STALL.as_millis()
+    );
+    println!(
+        "  run                       {:>8.1} s wall, {:.0}x real time",
+        wall.as_secs_f64(),
+        audio_s / wall.as_secs_f64()
+    );
+    println!(
+        "  process() per block       {:>8.2} µs mean, slowest {:.3} ms (a block is {:.1} ms)",
+        busy.as_secs_f64() * 1e6 / total_blocks.max(1) as f64,
+        slowest.as_secs_f64() * 1e3,
+        SOAK_BLOCK as f64 * 1e3 / f64::from(RATE)
+    );
+    println!("  hits                      {found:>8} found, {delivered} delivered, {dropped} dropped ({accounting}), {labelled} labelled");
+    println!(
+        "  notes                     {note_ons:>8} note-ons, {} late; {} paced waits, {} offline timeouts",
+        rt.late_notes(),
+        rt.paced_waits(),
+        rt.offline_timeouts()
+    );
+    println!("  memory                    {rss_start:>8.1} MB resident at 10 % -> {rss_end:.1} MB at the end");
+    Ok(())
 }

@@ -67,6 +67,10 @@ pub struct Rig {
     pub rt: Realtime,
     pub params: Arc<DrumsortParams>,
     pub worker: Worker,
+    /// The host's audio clock: `Some`, a real-time device's (one block duration per block, so
+    /// blocks fed back to back still look like a real-time host and `process()` never waits);
+    /// `None`, the wall clock (blocks back to back look like a fast offline render).
+    pub device_clock: Option<Instant>,
 }
 
 impl Rig {
@@ -77,7 +81,7 @@ impl Rig {
         let worker = Worker::start(Arc::clone(&shared), commands, Arc::clone(&params)).unwrap();
         let (rt, labeler, ends) = Realtime::new(RATE, BLOCK, &HitConfig::default());
         worker.activate(Activation { sample_rate: RATE, labeler, ends });
-        Rig { shared, rt, params, worker }
+        Rig { shared, rt, params, worker, device_clock: Some(Instant::now()) }
     }
 
     /// The block settings `process()` would read from the default parameters.
@@ -93,7 +97,15 @@ impl Rig {
     /// One host block, in place: `left`/`right` hold the input and receive the output.
     pub fn process(&mut self, left: &mut [f32], right: &mut [f32], notes: &mut Vec<NoteOut>) {
         let ctl = self.control();
-        self.rt.process(&mut [left, right], &ctl, |n| notes.push(n));
+        let frames = left.len();
+        match &mut self.device_clock {
+            Some(clock) => {
+                let now = *clock;
+                *clock += Duration::from_secs_f64(frames as f64 / f64::from(RATE));
+                self.rt.process_at(now, &mut [left, right], &ctl, |n| notes.push(n));
+            }
+            None => self.rt.process(&mut [left, right], &ctl, |n| notes.push(n)),
+        }
     }
 
     /// One block of silence in; the output (the audition, if any) out.
