@@ -73,7 +73,9 @@ pub fn analyse_paths(
                     out.push(match r {
                         Ok((info, warnings, _)) => match preds.next() {
                             Some(prediction) => Ok(Analysis { info, warnings, prediction }),
-                            None => Err(AnalyseError::Model(ModelError::Inference("the model returned fewer predictions than clips".into()))),
+                            None => Err(AnalyseError::Model(ModelError::Inference(
+                                "the model returned fewer predictions than clips".into(),
+                            ))),
                         },
                         Err(e) => Err(e.into()),
                     });

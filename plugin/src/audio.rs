@@ -51,6 +51,14 @@ pub struct WorkerEnds {
     pub handled: Arc<AtomicU64>,
 }
 
+/// The audition ends of the rings, for the library thread.
+#[derive(Debug)]
+pub struct AuditionEnds {
+    pub sample_rate: u32,
+    pub audition: rtrb::Producer<AuditionMsg>,
+    pub retired: rtrb::Consumer<SampleBuffer>,
+}
+
 /// Makes the rings between the worker and the audio thread. Allocates: call on `activate()`.
 pub fn rings() -> (AuditionPlayer, NoteScheduler, WorkerEnds) {
     let (audition, audition_rx) = rtrb::RingBuffer::new(AUDITION_SLOTS);

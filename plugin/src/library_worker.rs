@@ -12,13 +12,13 @@ use drumsort_core::decode::{decode_file, DecodeOptions};
 use drumsort_core::index::{Index, ListFilter, Phase, ScanModel, ScanOptions, ScanSummary, Sound};
 use drumsort_core::library::similar;
 
+use crate::audio::AuditionEnds;
 use crate::audio::AuditionMsg;
 use crate::editor::hit_lane::clip_bytes;
 use crate::layout;
 use crate::params::DrumsortParams;
 use crate::shared::panic_message;
 use crate::shared::{Command, LibrarySnapshot, SampleDot, Shared, SimilarResult};
-use crate::worker::AuditionEnds;
 
 /// How often the thread wakes to free retired buffers and check for shutdown.
 const TICK: Duration = Duration::from_millis(50);

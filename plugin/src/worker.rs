@@ -17,7 +17,7 @@ use crossbeam_channel::{Receiver, Sender};
 use drumsort_core::classifier::Classifier;
 use drumsort_core::hits::{HitLabeler, HitWindow, VelocityCurve};
 
-use crate::audio::{AuditionMsg, HitNote, SampleBuffer, WorkerEnds};
+use crate::audio::{AuditionEnds, HitNote, WorkerEnds};
 use crate::library_worker::LibraryWorker;
 use crate::params::DrumsortParams;
 use crate::shared::{panic_message, Command, LaneHit, Shared};
@@ -32,14 +32,6 @@ pub struct Activation {
     pub sample_rate: u32,
     pub labeler: HitLabeler,
     pub ends: WorkerEnds,
-}
-
-/// The audition ends of the rings, for the library thread.
-#[derive(Debug)]
-pub struct AuditionEnds {
-    pub sample_rate: u32,
-    pub audition: rtrb::Producer<AuditionMsg>,
-    pub retired: rtrb::Consumer<SampleBuffer>,
 }
 
 /// The hit labeller's ends of one activation's rings.
@@ -107,12 +99,7 @@ impl Drop for Worker {
 }
 
 /// The hit labeller's loop: windows in, notes out, lane updated.
-fn hit_loop(
-    stop: &AtomicBool,
-    shared: &Shared,
-    params: &DrumsortParams,
-    setup: &Receiver<HitEnds>,
-) {
+fn hit_loop(stop: &AtomicBool, shared: &Shared, params: &DrumsortParams, setup: &Receiver<HitEnds>) {
     let classifier = match Classifier::shipped_hits() {
         Ok(c) => Some(c),
         Err(e) => {

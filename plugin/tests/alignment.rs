@@ -132,8 +132,7 @@ fn render(audio: &[f32], announced: bool) -> (Vec<(u64, u8, u8)>, Vec<u64>, u64,
         events.extend(notes.iter().map(|n| (start + u64::from(n.timing), n.key, n.velocity)));
     }
     let hits = rig.shared.with_hits(|log| {
-        let mut samples: Vec<u64> =
-            log.recent.iter().map(|h| (h.time_s * f64::from(RATE)).round() as u64).collect();
+        let mut samples: Vec<u64> = log.recent.iter().map(|h| (h.time_s * f64::from(RATE)).round() as u64).collect();
         samples.dedup();
         samples
     });

@@ -258,14 +258,7 @@ impl StereoProcessor {
         }]);
         self.events.clear();
         self.processor
-            .process(
-                &audio_in,
-                &mut audio_out,
-                events,
-                &mut self.events.as_output(),
-                Some(steady_time),
-                None,
-            )
+            .process(&audio_in, &mut audio_out, events, &mut self.events.as_output(), Some(steady_time), None)
             .unwrap_or_else(|err| panic!("process() failed on a block of {frames} frames at {steady_time}: {err}"));
         &self.events
     }

@@ -22,8 +22,8 @@ use clack_extensions::latency::PluginLatency;
 use clack_extensions::note_ports::{NoteDialect, NotePortInfoBuffer, PluginNotePorts};
 use clack_host::events::event_types::NoteOnEvent;
 use clack_host::events::Match;
-use clack_host::prelude::PluginInstance;
 use clack_host::prelude::Event as _;
+use clack_host::prelude::PluginInstance;
 use drumsort_core::synth::Demo;
 use drumsort_core::DrumClass;
 use drumsort_tests::clap_host::{
@@ -353,7 +353,9 @@ fn param_by_name(instance: &mut PluginInstance<TestHost>, name: &str) -> (u32, f
     let params = handle.get_extension::<PluginParams>().expect("the plugin has no params extension");
     let mut buffer = ParamInfoBuffer::new();
     (0..params.count(&handle))
-        .filter_map(|i| params.get_info(&handle, i, &mut buffer).map(|p| (p.id.get(), p.name.to_vec(), p.min_value, p.max_value)))
+        .filter_map(|i| {
+            params.get_info(&handle, i, &mut buffer).map(|p| (p.id.get(), p.name.to_vec(), p.min_value, p.max_value))
+        })
         .find(|(_, n, _, _)| n.split(|&b| b == 0).next() == Some(name.as_bytes()))
         .map(|(id, _, min, max)| (id, min, max))
         .unwrap_or_else(|| panic!("the plugin lists no parameter {name:?}"))
@@ -390,10 +392,20 @@ fn clap_state_saved_right_after_a_host_parameter_change_holds_the_new_value() {
             .spawn(|| {
                 let mut processor = StereoProcessor::start(processor);
                 let mut events = EventBuffer::new();
-                events.push(&ParamValueEvent::new(0, clack_host::prelude::ClapId::new(id), Pckn::match_all(), to_channel(7)));
+                events.push(&ParamValueEvent::new(
+                    0,
+                    clack_host::prelude::ClapId::new(id),
+                    Pckn::match_all(),
+                    to_channel(7),
+                ));
                 let (mut l, mut r) = (vec![0.0f32; 64], vec![0.0f32; 64]);
                 let (mut ol, mut or) = (vec![0.0f32; 64], vec![0.0f32; 64]);
-                processor.process_with_events([&mut l, &mut r], [&mut ol, &mut or], 0, &InputEvents::from_buffer(&events));
+                processor.process_with_events(
+                    [&mut l, &mut r],
+                    [&mut ol, &mut or],
+                    0,
+                    &InputEvents::from_buffer(&events),
+                );
                 processor.stop()
             })
             .join()

@@ -261,7 +261,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
     let key = |c: &Classifier| (c.meta().features.sample_rate, c.meta().analysis_seconds.to_bits());
     for c in &classifiers {
         if let std::collections::hash_map::Entry::Vacant(slot) = decoded.entry(key(c)) {
-            slot.insert(crate::train::load_folder(&args.data, &decode_options(c.meta()))?.0);
+            slot.insert(crate::folder::load_folder(&args.data, &decode_options(c.meta()))?.0);
         }
     }
     let first = &decoded[&key(&classifiers[0])];

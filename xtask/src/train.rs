@@ -16,6 +16,8 @@ use drumsort_core::train::{train, TrainConfig};
 use drumsort_core::DrumClass;
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::folder::{load_folder, load_items};
+
 /// Options of `cargo xtask train`.
 #[derive(Debug, clap::Args)]
 pub struct TrainArgs {
@@ -274,34 +276,6 @@ fn track_hits(
 const NON_HIT_SENSITIVITY: f32 = 0.8;
 /// A detected onset this far from every annotation is not a hit (`eval-hits`' tolerance).
 const NON_HIT_TOL_S: f64 = crate::eval_hits::DEFAULT_TOLERANCE_S;
-
-/// Decodes a labelled folder, printing what failed.
-pub fn load_folder(dir: &Path, opts: &DecodeOptions) -> Result<(Vec<dataset::Clip>, String)> {
-    let items = dataset::list_labelled(dir).with_context(|| format!("listing {}", dir.display()))?;
-    load_items(dir, items, opts)
-}
-
-/// Decodes listed files of the labelled folder `dir`, printing what failed; returns the clips
-/// and the hash of the list.
-fn load_items(
-    dir: &Path,
-    items: Vec<(PathBuf, DrumClass)>,
-    opts: &DecodeOptions,
-) -> Result<(Vec<dataset::Clip>, String)> {
-    let t = Instant::now();
-    let (clips, failed) = dataset::load(&items, opts);
-    eprintln!(
-        "decoded {} of {} files under {} in {:.1} s",
-        clips.len(),
-        items.len(),
-        dir.display(),
-        t.elapsed().as_secs_f64()
-    );
-    for (path, err) in &failed {
-        eprintln!("  skipped {}: {err}", path.display());
-    }
-    Ok((clips, dataset::manifest_hash(dir, &items)))
-}
 
 pub fn run(args: TrainArgs) -> Result<()> {
     let (cfg, tracks) = config(&args);
