@@ -6,28 +6,16 @@
 
 mod rig;
 
-use drumsort_core::synth::Demo;
+use drumsort_core::synth::{white_noise, Demo};
 use drumsort_core::DrumClass;
 use rig::{Rig, BLOCK, RATE};
-
-/// Deterministic noise in [-1, 1).
-fn noise(len: usize, mut state: u32) -> Vec<f32> {
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            (state >> 8) as f32 / (1u32 << 23) as f32 - 1.0
-        })
-        .collect()
-}
 
 #[test]
 fn pass_through_is_the_input_delayed_by_exactly_the_reported_latency() {
     let mut rig = Rig::new();
     let latency = rig.rt.latency() as usize;
     let total = latency + 10 * BLOCK + 77;
-    let (left, right) = (noise(total, 11), noise(total, 29));
+    let (left, right) = (white_noise(total, -10.0, 11), white_noise(total, -10.0, 29));
     let (mut out_l, mut out_r) = (Vec::new(), Vec::new());
     // Uneven blocks, as hosts send them.
     let mut at = 0;

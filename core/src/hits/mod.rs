@@ -17,12 +17,17 @@
 //! [`label_track`] runs exactly this path over a whole file in host-sized blocks (the CLI's
 //! `drumsort hits` and `cargo xtask eval-hits`).
 
+mod labeler;
+mod track;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+pub use labeler::{drum_classes, HitLabeler};
+pub use track::{label_track, score_track, ScoredHit};
+
 use crate::augment::peak;
 use crate::class::DrumClass;
-use crate::classifier::{prepare_hit_features, Classifier, Prediction, Result, Thresholds};
 use crate::onset::{OnsetConfig, OnsetDetector};
 
 /// Shortest lookahead: 20 ms is the shortest crop the model was trained on, with some margin.
@@ -32,7 +37,7 @@ pub const MAX_LOOKAHEAD_S: f32 = 0.1;
 /// Audio kept before the onset in each window, seconds (the decoder's default pre-roll).
 pub const PRE_ROLL_S: f32 = 0.005;
 /// Audio before each window's pre-roll that travels with it, seconds: what was ringing when the
-/// hit was struck, which [`prepare_hit_features`] takes out of the hit. At least one FFT frame of
+/// hit was struck, which [`prepare_hit_features`](crate::classifier::prepare_hit_features) takes out of the hit. At least one FFT frame of
 /// the model's analysis at any rate.
 pub const CONTEXT_S: f32 = 0.03;
 /// Hits that can wait in the ring for the worker by default: over a second of the densest
@@ -310,222 +315,10 @@ impl Hit {
     }
 }
 
-/// Worker side: pops windows and classifies them. Owned by the classifier worker thread (or the
-/// offline driver); allocating is fine here.
-#[derive(Debug)]
-pub struct HitLabeler {
-    headers: rtrb::Consumer<Header>,
-    samples_in: rtrb::Consumer<f32>,
-    /// Rate of the detector's audio, Hz.
-    sample_rate: u32,
-    window_len: usize,
-    pre_roll: usize,
-    context: usize,
-    dropped: Arc<AtomicU64>,
-    /// Maps peak level to velocity; change it any time.
-    pub velocity: VelocityCurve,
-}
-
-impl HitLabeler {
-    /// The next window, if the detector has sent one.
-    pub fn pop(&mut self) -> Option<HitWindow> {
-        let h = self.headers.pop().ok()?;
-        let mut samples = vec![0.0; self.window_len];
-        // The detector pushes a window's samples before its header, so they are there.
-        self.samples_in.pop_entire_slice(&mut samples).ok()?;
-        Some(HitWindow { sample: h.sample, peak: h.peak, strength: h.strength, samples })
-    }
-
-    /// Appends every window waiting in the ring to `out`.
-    pub fn pop_all(&mut self, out: &mut Vec<HitWindow>) {
-        while let Some(w) = self.pop() {
-            out.push(w);
-        }
-    }
-
-    /// Hits the detector had to drop so far.
-    pub fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
-    }
-
-    /// Sample rate of the windows, Hz.
-    pub fn sample_rate(&self) -> u32 {
-        self.sample_rate
-    }
-
-    /// Window length in seconds, what the model hears of each hit (the pre-roll and the
-    /// lookahead; the context before them only tells it what was already ringing).
-    pub fn window_seconds(&self) -> f32 {
-        (self.window_len - self.context) as f32 / self.sample_rate as f32
-    }
-
-    /// Samples in each window before the pre-roll: [`CONTEXT_S`].
-    pub fn context(&self) -> usize {
-        self.context
-    }
-
-    /// Samples in each window between the context and the onset.
-    pub fn pre_roll(&self) -> usize {
-        self.pre_roll
-    }
-
-    /// Runs the model once on a silent window, so that the first real hit does not also pay for
-    /// the model's first run (buffers, thread pool): call it on the worker before hits arrive.
-    pub fn warm_up(&self, classifier: &Classifier) -> Result<()> {
-        let silent = HitWindow { sample: 0, peak: 0.0, strength: 0.0, samples: vec![0.0; self.window_len] };
-        self.predict(classifier, &[silent]).map(drop)
-    }
-
-    /// The model's scores for windows, in one batch.
-    pub fn predict(&self, classifier: &Classifier, windows: &[HitWindow]) -> Result<Vec<Prediction>> {
-        let model_rate = classifier.meta().features.sample_rate;
-        let seconds = self.window_seconds();
-        // The context at the model's rate; a model trained without background removal hears none.
-        let context = (self.context as u64 * u64::from(model_rate) / u64::from(self.sample_rate)) as usize;
-        let keep_context = classifier.meta().hit_background_removed;
-        let feats: Vec<_> = windows
-            .iter()
-            .map(|w| {
-                let audio = crate::resample::resample(&w.samples, self.sample_rate, model_rate);
-                let (context, hit) = audio.split_at(context.min(audio.len()));
-                prepare_hit_features(classifier.mel(), if keep_context { context } else { &[] }, hit, seconds)
-            })
-            .collect();
-        classifier.predict(&feats)
-    }
-
-    /// Classifies windows in one batch: every drum class at or above its hit threshold (the best
-    /// drum class if none is), and a velocity from each window's peak. A window whose best drum
-    /// scores under the model's `hit_floor` is not a hit and is left out.
-    pub fn label(&self, classifier: &Classifier, windows: &[HitWindow]) -> Result<Vec<Hit>> {
-        let preds = self.predict(classifier, windows)?;
-        let thresholds = &classifier.meta().thresholds;
-        Ok(windows
-            .iter()
-            .zip(&preds)
-            .map(|(w, p)| Hit {
-                sample: w.sample,
-                classes: drum_classes(p, thresholds),
-                velocity: self.velocity.velocity(w.peak),
-            })
-            .filter(|h| !h.classes.is_empty())
-            .collect())
-    }
-}
-
-/// The drum classes of a hit: those at or above their hit threshold, best first, or else the
-/// single best drum class (`Other` is never a note); none when even the best drum scores under
-/// `hit_floor` (the onset was not a hit).
-pub fn drum_classes(p: &Prediction, thresholds: &Thresholds) -> Vec<(DrumClass, f32)> {
-    let best = DrumClass::DRUMS.iter().copied().max_by(|a, b| p.scores[a.index()].total_cmp(&p.scores[b.index()]));
-    let Some(best) = best.filter(|c| p.scores[c.index()] >= thresholds.hit_floor) else {
-        return Vec::new();
-    };
-    let present = p.drums_present(|c| thresholds.hit(c));
-    if present.is_empty() {
-        vec![(best, p.scores[best.index()])]
-    } else {
-        present
-    }
-}
-
-/// Windows classified per forward pass by [`label_track`].
-const LABEL_BATCH: usize = 64;
-
-/// The end of a track is faded out over this long before the silence that follows it: a file
-/// cut off under a ringing cymbal (a drum loop) ends in a click, which is not a hit.
-const END_FADE_S: f32 = 0.02;
-
-/// A hit of a track with everything the model said about it (for tuning the hit thresholds).
-#[derive(Clone, Debug)]
-pub struct ScoredHit {
-    /// Absolute sample of the hit.
-    pub sample: u64,
-    pub prediction: Prediction,
-}
-
-/// Labels every hit of a whole track by running the real-time path over it: `samples` (mono at
-/// `sample_rate`) go through a [`HitDetector`] in blocks of `block_size`, and after every block
-/// the [`HitLabeler`] empties the ring, so nothing is dropped. The track's last
-/// `END_FADE_S` (20 ms) are faded out and followed by silence until the last window is complete. Hit
-/// times are the hits' own samples.
-pub fn label_track(
-    classifier: &Classifier,
-    samples: &[f32],
-    sample_rate: u32,
-    block_size: usize,
-    cfg: &HitConfig,
-) -> Result<Vec<Hit>> {
-    let mut hits = Vec::new();
-    run_track(samples, sample_rate, block_size, cfg, |labeler, windows| {
-        hits.extend(labeler.label(classifier, windows)?);
-        Ok(())
-    })?;
-    Ok(hits)
-}
-
-/// Every onset [`label_track`] hears, with the model's full scores instead of decided classes
-/// (including the onsets `hit_floor` would leave out).
-pub fn score_track(
-    classifier: &Classifier,
-    samples: &[f32],
-    sample_rate: u32,
-    block_size: usize,
-    cfg: &HitConfig,
-) -> Result<Vec<ScoredHit>> {
-    let mut hits = Vec::new();
-    run_track(samples, sample_rate, block_size, cfg, |labeler, windows| {
-        let preds = labeler.predict(classifier, windows)?;
-        hits.extend(windows.iter().zip(preds).map(|(w, prediction)| ScoredHit { sample: w.sample, prediction }));
-        Ok(())
-    })?;
-    Ok(hits)
-}
-
-/// The offline driver of [`label_track`] and [`score_track`]: hands `on_windows` every batch of
-/// windows, in order.
-fn run_track(
-    samples: &[f32],
-    sample_rate: u32,
-    block_size: usize,
-    cfg: &HitConfig,
-    mut on_windows: impl FnMut(&HitLabeler, &[HitWindow]) -> Result<()>,
-) -> Result<()> {
-    let block_size = block_size.max(1);
-    // Room for every onset one block can complete, so offline runs never drop.
-    let min_gap = ((cfg.onset.min_interval_s * sample_rate as f32) as usize).max(1);
-    let cfg = HitConfig { capacity: cfg.capacity.max(block_size / min_gap + MAX_PENDING + 2), ..*cfg };
-    let (mut detector, mut labeler) = HitDetector::new(sample_rate, &cfg);
-    let fade = ((END_FADE_S * sample_rate as f32) as usize).min(samples.len());
-    let fade_start = samples.len() - fade;
-    let total = samples.len() + detector.latency_samples() + detector.lookahead_samples() + block_size;
-    let mut block = vec![0.0f32; block_size];
-    let mut windows = Vec::new();
-    for start in (0..total).step_by(block_size) {
-        let block = &mut block[..block_size.min(total - start)];
-        for (i, b) in block.iter_mut().enumerate() {
-            let at = start + i;
-            *b = match samples.get(at) {
-                Some(&x) if at >= fade_start => x * (samples.len() - at) as f32 / fade as f32,
-                Some(&x) => x,
-                None => 0.0,
-            };
-        }
-        detector.process(block);
-        labeler.pop_all(&mut windows);
-        if windows.len() >= LABEL_BATCH {
-            on_windows(&labeler, &windows)?;
-            windows.clear();
-        }
-    }
-    on_windows(&labeler, &windows)?;
-    debug_assert_eq!(labeler.dropped(), 0, "offline labelling must not drop hits");
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::classifier::{Classifier, Prediction, Thresholds};
     use crate::onset::alloc_counter;
     use crate::onset::tests::{track, SR};
     use crate::synth::Demo;
