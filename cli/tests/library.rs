@@ -400,6 +400,10 @@ fn interrupted_scan(name: &str, signal: &str) -> (PathBuf, PathBuf, usize, std::
     let dir = temp_dir(name);
     let db = dir.join("library.sqlite");
     let (lib, n) = library(&dir, 12);
+    // The index exists before the scan starts, so the probes below never race the scan creating
+    // it (two processes creating one index at once is another matter; this test is about
+    // stopping a scan).
+    ok(drumsort().args(["list", "--db"]).arg(&db).output().unwrap());
     let child = drumsort()
         .args(["scan", "--json", "--batch-size", "2", "--db"])
         .arg(&db)
@@ -410,10 +414,19 @@ fn interrupted_scan(name: &str, signal: &str) -> (PathBuf, PathBuf, usize, std::
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    let mut child = child;
     let start = Instant::now();
     loop {
         assert!(start.elapsed() < Duration::from_secs(60), "no batch was committed within a minute");
-        // Probe without asserting: the first probes race the scan creating the index.
+        if let Some(status) = child.try_wait().unwrap() {
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "the scan ended ({status:?}) before a batch was seen: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        // Probe without asserting: a probe may meet the scan's first write.
         let probe = drumsort().args(["list", "--format", "jsonl", "--db"]).arg(&db).output().unwrap();
         if probe.status.success() && String::from_utf8_lossy(&probe.stdout).contains("\"error\":null") {
             break;
