@@ -43,20 +43,9 @@ pub fn model_dir() -> &'static Path {
 
         use candle_core::{DType, Device};
         use candle_nn::{VarBuilder, VarMap};
-        use drumsort_core::classifier::{ModelMeta, Thresholds, META_FILE, WEIGHTS_FILE};
+        use drumsort_core::classifier::{META_FILE, WEIGHTS_FILE};
         let config = drumsort_core::model::Config::default();
-        let meta = ModelMeta {
-            model_version: "cli-test-random".into(),
-            classes: DrumClass::ALL.iter().map(|c| c.as_str().to_string()).collect(),
-            model: config.clone(),
-            features: drumsort_core::mel::MelConfig::default(),
-            analysis_seconds: 1.0,
-            hit_background_removed: true,
-            thresholds: Thresholds::new(0.3, 0.5),
-            training: Value::Null,
-            validation: Value::Null,
-        };
-        let meta = serde_json::to_string(&meta).unwrap();
+        let meta = serde_json::to_string(&test_meta("cli-test-random".into(), config.clone())).unwrap();
         let mut h = std::collections::hash_map::DefaultHasher::new();
         meta.hash(&mut h);
         let dir = std::env::temp_dir().join(format!("drumsort-cli-lib-model-{:016x}", h.finish()));
@@ -81,13 +70,29 @@ pub fn model_dir() -> &'static Path {
     })
 }
 
+/// The metadata of the test models: `config`'s network with the default features and flat
+/// thresholds (reject `other` under 0.3, multi-label at 0.5), under `version`.
+fn test_meta(version: String, config: drumsort_core::model::Config) -> drumsort_core::classifier::ModelMeta {
+    drumsort_core::classifier::ModelMeta {
+        model_version: version,
+        classes: DrumClass::ALL.iter().map(|c| c.as_str().to_string()).collect(),
+        model: config,
+        features: drumsort_core::mel::MelConfig::default(),
+        analysis_seconds: 1.0,
+        hit_background_removed: true,
+        thresholds: drumsort_core::classifier::Thresholds::new(0.3, 0.5),
+        training: Value::Null,
+        validation: Value::Null,
+    }
+}
+
 /// A model directory under `dir` that gives every sound the same `scores` (in
 /// [`DrumClass::ALL`] order): its head's weights are zero and its bias holds the scores' logits,
 /// so tests know each file's class and confidence exactly. Thresholds as in [`model_dir`].
 pub fn constant_model(dir: &Path, scores: [f32; DrumClass::COUNT]) -> PathBuf {
     use candle_core::{DType, Device, Tensor};
     use candle_nn::{VarBuilder, VarMap};
-    use drumsort_core::classifier::{ModelMeta, Thresholds, META_FILE, WEIGHTS_FILE};
+    use drumsort_core::classifier::{META_FILE, WEIGHTS_FILE};
     let config = drumsort_core::model::Config::default();
     let mut varmap = VarMap::new();
     drumsort_core::model::DrumNet::new(&config, VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu)).unwrap();
@@ -97,17 +102,7 @@ pub fn constant_model(dir: &Path, scores: [f32; DrumClass::COUNT]) -> PathBuf {
     varmap.set_one("head.bias", Tensor::new(logits.as_slice(), &Device::Cpu).unwrap()).unwrap();
     std::fs::create_dir_all(dir).unwrap();
     varmap.save(dir.join(WEIGHTS_FILE)).unwrap();
-    let meta = ModelMeta {
-        model_version: format!("cli-test-constant-{}", dir.file_name().unwrap().to_string_lossy()),
-        classes: DrumClass::ALL.iter().map(|c| c.as_str().to_string()).collect(),
-        model: config,
-        features: drumsort_core::mel::MelConfig::default(),
-        analysis_seconds: 1.0,
-        hit_background_removed: true,
-        thresholds: Thresholds::new(0.3, 0.5),
-        training: Value::Null,
-        validation: Value::Null,
-    };
+    let meta = test_meta(format!("cli-test-constant-{}", dir.file_name().unwrap().to_string_lossy()), config);
     std::fs::write(dir.join(META_FILE), serde_json::to_string(&meta).unwrap()).unwrap();
     dir.to_path_buf()
 }
