@@ -9,7 +9,7 @@ use anyhow::{bail, Context, Result};
 use drumsort_core::classifier::{ModelMeta, Thresholds, META_FILE, WEIGHTS_FILE};
 use drumsort_core::dataset;
 use drumsort_core::decode::DecodeOptions;
-use drumsort_core::hits::{CONTEXT_S, PRE_ROLL_S};
+use drumsort_core::hits::{CONTEXT_S, MAX_LOOKAHEAD_S, MIN_LOOKAHEAD_S, PRE_ROLL_S};
 use drumsort_core::mel::MelConfig;
 use drumsort_core::onset::{detect_all, OnsetConfig};
 use drumsort_core::train::{train, TrainConfig};
@@ -17,6 +17,7 @@ use drumsort_core::DrumClass;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::folder::{load_folder, load_items};
+use crate::performances::{KitKind, Play};
 
 /// Options of `cargo xtask train`.
 #[derive(Debug, clap::Args)]
@@ -98,6 +99,11 @@ pub struct TrainArgs {
     /// one (kits no sample pack holds; default 0): an experiment.
     #[arg(long, default_value_t = 0.0)]
     pub kit_blend: f64,
+    /// Drum tracks played, on top of --tracks, with the acoustic kits of the train split (one
+    /// recorded kit per track, played by a drummer: `make-performances --kind acoustic`; default
+    /// 0, 64 with --hits-only).
+    #[arg(long)]
+    pub acoustic_tracks: Option<usize>,
     /// FFT size of the log-mel features (default 1024 at 44.1 kHz): with --hop, a finer time
     /// resolution for short hits. An experiment; the model records its features and the hit
     /// labeller computes them that way.
@@ -112,20 +118,46 @@ pub struct TrainArgs {
     pub kit_fraction: f64,
 }
 
-/// What `--hits-only` changes: channels, time pooling, share of track-hit batches, tracks.
-pub const HIT_RECIPE: ([usize; 3], [usize; 3], f64, usize) = ([16, 64, 96], [1, 2, 1], 0.75, 96);
+/// What `--hits-only` changes.
+pub struct HitRecipe {
+    pub channels: [usize; 3],
+    pub time_pool: [usize; 3],
+    /// Share of track-hit batches.
+    pub track_prob: f64,
+    pub tracks: Tracks,
+    /// Shortest and longest window, ms from the pre-roll: every window the hit labeller can
+    /// give, from the shortest lookahead to the longest.
+    pub crop_ms: (f32, f32),
+}
 
-/// The training config and the number of training tracks that `args` ask for.
-pub fn config(args: &TrainArgs) -> (TrainConfig, usize) {
+/// The hit model's recipe.
+pub const HIT_RECIPE: HitRecipe = HitRecipe {
+    channels: [16, 64, 96],
+    time_pool: [1, 2, 1],
+    track_prob: 0.75,
+    tracks: Tracks { any: 96, acoustic: 64 },
+    crop_ms: ((PRE_ROLL_S + MIN_LOOKAHEAD_S) * 1000.0, (PRE_ROLL_S + MAX_LOOKAHEAD_S) * 1000.0),
+};
+
+/// The training tracks: played from every one-shot of the train split (`make-performances
+/// --kind any`) and from its acoustic kits (`--kind acoustic`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Tracks {
+    pub any: usize,
+    pub acoustic: usize,
+}
+
+/// The training config and the training tracks that `args` ask for.
+pub fn config(args: &TrainArgs) -> (TrainConfig, Tracks) {
     let mut cfg = TrainConfig::default();
-    let mut tracks = 32;
+    let mut tracks = Tracks { any: 32, acoustic: 0 };
     if args.hits_only {
-        let (channels, time_pool, track_prob, n) = HIT_RECIPE;
         cfg.hits_only = true;
-        cfg.channels = Some(channels.to_vec());
-        cfg.time_pool = Some(time_pool.to_vec());
-        cfg.track_prob = track_prob;
-        tracks = n;
+        cfg.channels = Some(HIT_RECIPE.channels.to_vec());
+        cfg.time_pool = Some(HIT_RECIPE.time_pool.to_vec());
+        cfg.track_prob = HIT_RECIPE.track_prob;
+        cfg.crop_ms = HIT_RECIPE.crop_ms;
+        tracks = HIT_RECIPE.tracks;
     }
     if let Some(e) = args.epochs {
         cfg.epochs = e;
@@ -167,7 +199,9 @@ pub fn config(args: &TrainArgs) -> (TrainConfig, usize) {
     if args.time_pool.is_some() {
         cfg.time_pool = args.time_pool.clone();
     }
-    (cfg, args.tracks.unwrap_or(tracks))
+    let tracks =
+        Tracks { any: args.tracks.unwrap_or(tracks.any), acoustic: args.acoustic_tracks.unwrap_or(tracks.acoustic) };
+    (cfg, tracks)
 }
 
 /// The log-mel features `args` ask for.
@@ -233,22 +267,19 @@ const TOGETHER_S: f64 = 0.015;
 /// before each hit to a little past the longest crop.
 fn track_hits(
     dir: &Path,
-    n: usize,
+    tracks: Tracks,
     seed: u64,
     cfg: &TrainConfig,
     non_hits: bool,
     kit_blend: f64,
 ) -> Result<Vec<dataset::HitClip>> {
     let mut hits = Vec::new();
-    if n == 0 {
-        return Ok(hits);
-    }
     let t = Instant::now();
     let len_s = cfg.crop_ms.1 / 1000.0 + 0.01;
     let sr = crate::performances::SR;
     let context_s = if cfg.background_removal { CONTEXT_S } else { 0.0 };
     let mut non = 0;
-    crate::performances::for_each_track_blended(dir, n, seed, kit_blend, |_, audio, annotations| {
+    let mut cut = |audio: &[f32], annotations: &[(f64, DrumClass)]| -> Result<()> {
         hits.extend(dataset::hit_clips(audio, sr, annotations, TOGETHER_S, context_s, PRE_ROLL_S, len_s));
         if non_hits {
             let onset_cfg = OnsetConfig { sensitivity: NON_HIT_SENSITIVITY, ..OnsetConfig::default() };
@@ -260,11 +291,21 @@ fn track_hits(
             hits.extend(clips);
         }
         Ok(())
-    })?;
+    };
+    let kinds = [(tracks.any, KitKind::Any, seed), (tracks.acoustic, KitKind::Acoustic, seed.wrapping_add(1))];
+    for (n, kind, seed) in kinds.into_iter().filter(|k| k.0 > 0) {
+        let play = Play { blend_prob: kit_blend, kind };
+        crate::performances::for_each_track(dir, n, seed, play, |_, audio, annotations| cut(audio, annotations))?;
+    }
+    if hits.is_empty() {
+        return Ok(hits);
+    }
     let non = if non_hits { format!(" ({non} of them onsets where nothing was played)") } else { String::new() };
     eprintln!(
-        "cut {} hits{non} from {n} tracks played from {} in {:.1} s",
+        "cut {} hits{non} from {} tracks ({} of acoustic kits) played from {} in {:.1} s",
         hits.len(),
+        tracks.any + tracks.acoustic,
+        tracks.acoustic,
         dir.display(),
         t.elapsed().as_secs_f64()
     );
@@ -355,7 +396,8 @@ pub fn run(args: TrainArgs) -> Result<()> {
             "train_manifest_sha256": train_hash,
             "val_manifest_sha256": val_hash,
             "train_files": train_clips.len(),
-            "tracks": tracks,
+            "tracks": tracks.any,
+            "acoustic_tracks": tracks.acoustic,
             "track_hits": hits.len(),
             "non_hits": args.non_hits,
             "val_files": val_clips.len(),
@@ -414,18 +456,21 @@ mod tests {
         args: TrainArgs,
     }
 
-    fn parse(words: &[&str]) -> (TrainConfig, usize) {
+    fn parse(words: &[&str]) -> (TrainConfig, Tracks) {
         config(&Cli::try_parse_from(std::iter::once("train").chain(words.iter().copied())).unwrap().args)
     }
 
     /// The recorded training config and track count of a shipped model.
-    fn recorded(dir: &str) -> (TrainConfig, usize, String) {
+    fn recorded(dir: &str) -> (TrainConfig, Tracks, String) {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(dir).join(META_FILE);
         let meta: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
         let training = &meta["training"];
         (
             serde_json::from_value(training["config"].clone()).unwrap(),
-            training["tracks"].as_u64().unwrap() as usize,
+            Tracks {
+                any: training["tracks"].as_u64().unwrap() as usize,
+                acoustic: training["acoustic_tracks"].as_u64().unwrap_or(0) as usize,
+            },
             training["command"].as_str().unwrap().to_string(),
         )
     }
@@ -447,9 +492,16 @@ mod tests {
         assert!(cfg.hits_only);
         assert_eq!(
             (cfg.channels, cfg.time_pool, cfg.track_prob, tracks),
-            (Some(vec![8, 32, 48]), Some(vec![1, 2, 1]), 0.5, 10)
+            (Some(vec![8, 32, 48]), Some(vec![1, 2, 1]), 0.5, Tracks { any: 10, acoustic: 64 })
         );
-        assert_eq!(parse(&[]), (TrainConfig::default(), 32));
+        assert_eq!(parse(&[]), (TrainConfig::default(), Tracks { any: 32, acoustic: 0 }));
+        // The hit model hears every window the hit labeller can give, the shortest lookahead's
+        // too.
+        let (cfg, _) = parse(&["--hits-only", "--acoustic-tracks", "0"]);
+        assert!(
+            cfg.crop_ms.0 <= (PRE_ROLL_S + MIN_LOOKAHEAD_S) * 1000.0
+                && cfg.crop_ms.1 >= (PRE_ROLL_S + MAX_LOOKAHEAD_S) * 1000.0
+        );
     }
 
     #[test]

@@ -112,17 +112,23 @@ impl HitLabeler {
 }
 
 /// The drum classes of a hit: those at or above their hit threshold, best first, or else the
-/// single best drum class (`Other` is never a note); none when even the best drum scores under
-/// `hit_floor` (the onset was not a hit).
+/// single drum class nearest its own threshold (`Other` is never a note); none when even the
+/// best drum scores under `hit_floor` (the onset was not a hit).
+///
+/// The fallback goes by the distance to each class's threshold, not the raw score, so a class
+/// that needs strong evidence (a shaker, whose threshold is high: a hat is far more common on a
+/// drum track) is not named just because it edged out a hat at a low score.
 pub fn drum_classes(p: &Prediction, thresholds: &Thresholds) -> Vec<(DrumClass, f32)> {
-    let best = DrumClass::DRUMS.iter().copied().max_by(|a, b| p.scores[a.index()].total_cmp(&p.scores[b.index()]));
-    let Some(best) = best.filter(|c| p.scores[c.index()] >= thresholds.hit_floor) else {
+    let score = |c: &DrumClass| p.scores[c.index()];
+    let best = DrumClass::DRUMS.iter().copied().max_by(|a, b| score(a).total_cmp(&score(b)));
+    if best.is_none_or(|c| score(&c) < thresholds.hit_floor) {
         return Vec::new();
-    };
-    let present = p.drums_present(|c| thresholds.hit(c));
-    if present.is_empty() {
-        vec![(best, p.scores[best.index()])]
-    } else {
-        present
     }
+    let present = p.drums_present(|c| thresholds.hit(c));
+    if !present.is_empty() {
+        return present;
+    }
+    let margin = |c: &DrumClass| score(c) - thresholds.hit(*c);
+    let nearest = DrumClass::DRUMS.iter().copied().max_by(|a, b| margin(a).total_cmp(&margin(b)));
+    nearest.map(|c| vec![(c, score(&c))]).unwrap_or_default()
 }

@@ -10,7 +10,10 @@
 //! A window starts [`PRE_ROLL_S`] before the onset (the decoder keeps the same pre-roll on the
 //! one-shots the model learnt from) and runs `lookahead` past it, with [`CONTEXT_S`] of the audio
 //! before it travelling along (the labeller takes what was already ringing out of the hit before
-//! the model hears it). It can only be sent once the lookahead has been heard: a plugin reports
+//! the model hears it). A lookahead shorter than the onset detector's own worst-case delay
+//! ([`OnsetDetector::max_delay`], about 45-49 ms) would not bring any note earlier, since the
+//! latency is the longer of the two, so the window then runs to that delay instead (unless
+//! [`HitConfig::exact_lookahead`]). It can only be sent once the lookahead has been heard: a plugin reports
 //! [`HitDetector::latency_samples`] to the host and places the note at the hit's own sample
 //! ([`Hit::sample`]) plus that latency.
 //!
@@ -58,11 +61,15 @@ pub struct HitConfig {
     pub onset: OnsetConfig,
     /// Windows the ring holds before hits are dropped.
     pub capacity: usize,
+    /// Cut every window to exactly `lookahead_s`, even below the onset detector's worst-case
+    /// delay, where a longer window costs no latency: for measuring the model on short windows
+    /// (`eval-hits --exact-lookahead`), never what a user wants.
+    pub exact_lookahead: bool,
 }
 
 impl Default for HitConfig {
     fn default() -> Self {
-        Self { lookahead_s: 0.05, onset: OnsetConfig::default(), capacity: DEFAULT_CAPACITY }
+        Self { lookahead_s: 0.05, onset: OnsetConfig::default(), capacity: DEFAULT_CAPACITY, exact_lookahead: false }
     }
 }
 
@@ -116,7 +123,10 @@ impl HitDetector {
     pub fn new(sample_rate: u32, cfg: &HitConfig) -> (Self, HitLabeler) {
         let onset = OnsetDetector::new(sample_rate, &cfg.onset);
         let secs = |s: f32| (s * sample_rate as f32).round() as usize;
-        let lookahead = secs(cfg.lookahead_s.clamp(MIN_LOOKAHEAD_S, MAX_LOOKAHEAD_S));
+        let asked = secs(cfg.lookahead_s.clamp(MIN_LOOKAHEAD_S, MAX_LOOKAHEAD_S));
+        // The latency is the longer of the lookahead and the detector's delay (see
+        // `latency_samples`): up to that delay, more audio makes no note later.
+        let lookahead = if cfg.exact_lookahead { asked } else { asked.max(onset.max_delay()) };
         let pre_roll = secs(PRE_ROLL_S);
         let context = secs(CONTEXT_S);
         let window_len = context + pre_roll + lookahead;
@@ -493,6 +503,21 @@ mod tests {
         let low_tom = Thresholds { hits: [(DrumClass::Tom, 0.1)].into_iter().collect(), ..floored.clone() };
         assert_eq!(drum_classes(&quiet, &low_tom), vec![]);
         assert!(!serde_json::to_string(&flat).unwrap().contains("hit_floor"), "0 is not written");
+    }
+
+    #[test]
+    fn a_class_with_a_high_threshold_needs_strong_evidence_even_as_the_fallback() {
+        let mut scores = [0.01; DrumClass::COUNT];
+        scores[DrumClass::Shaker.index()] = 0.4;
+        scores[DrumClass::ClosedHat.index()] = 0.35;
+        let p = Prediction { class: DrumClass::Shaker, confidence: 0.4, scores, embedding: vec![] };
+        let flat = Thresholds::new(0.3, 0.5);
+        assert_eq!(drum_classes(&p, &flat), vec![(DrumClass::Shaker, 0.4)], "equal thresholds: the higher score");
+        let strict = Thresholds { hits: [(DrumClass::Shaker, 0.7)].into_iter().collect(), ..flat.clone() };
+        assert_eq!(drum_classes(&p, &strict), vec![(DrumClass::ClosedHat, 0.35)], "0.3 short of the shaker's 0.7");
+        scores[DrumClass::Shaker.index()] = 0.75;
+        let sure = Prediction { scores, ..p };
+        assert_eq!(drum_classes(&sure, &strict), vec![(DrumClass::Shaker, 0.75)]);
     }
 
     #[test]

@@ -154,6 +154,9 @@ pub struct EpochReport {
     pub val: Evaluation,
     /// Top-1 on the first 50 ms after each validation clip's onset.
     pub val_crop50_top1: f64,
+    /// A `hits_only` model's top-1 on the hit labeller's shortest windows ([`SHORT_CROPS_S`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub val_short_top1: Vec<f64>,
     /// What checkpoints are ranked by: mean of top-1, macro-F1 and crop-50 top-1 (of the crops'
     /// top-1 and macro-F1 for a `hits_only` model).
     pub selection_score: f64,
@@ -305,11 +308,17 @@ fn one_shot_crop(cfg: &TrainConfig, sr: f32, rng: &mut ChaCha8Rng) -> Option<usi
         .then(|| (rng.gen_range(cfg.crop_ms.0..cfg.crop_ms.1) / 1000.0 * sr) as usize)
 }
 
-/// What checkpoints are ranked by: whole validation clips and their 50 ms crops alike, or the
-/// crops alone for a `hits_only` model (it never hears a whole second).
-fn selection_score(cfg: &TrainConfig, full: &Evaluation, crop: &Evaluation) -> f64 {
+/// The windows a `hits_only` model is also validated on, seconds from the pre-roll: what the hit
+/// labeller hears at lookaheads of 20 and 30 ms.
+pub const SHORT_CROPS_S: [f32; 2] = [crate::hits::PRE_ROLL_S + 0.02, crate::hits::PRE_ROLL_S + 0.03];
+
+/// What checkpoints are ranked by: whole validation clips and their 50 ms crops alike, or, for a
+/// `hits_only` model (it never hears a whole second), the crops alone: the 50 ms ones and the
+/// `short` ones of [`SHORT_CROPS_S`] (when given) count alike, each by its top-1 and macro-F1.
+fn selection_score(cfg: &TrainConfig, full: &Evaluation, crop: &Evaluation, short: &[Evaluation]) -> f64 {
     if cfg.hits_only {
-        (crop.top1 + crop.macro_f1) / 2.0
+        let all = std::iter::once(crop).chain(short);
+        all.clone().map(|e| (e.top1 + e.macro_f1) / 2.0).sum::<f64>() / all.count() as f64
     } else {
         (full.top1 + full.macro_f1 + crop.top1) / 3.0
     }
@@ -417,6 +426,9 @@ pub fn train(
     let val_full: Vec<Features> =
         val.par_iter().map(|c| prepare_features(&mel, &c.samples, cfg.analysis_seconds)).collect();
     let val_crop: Vec<Features> = val.par_iter().map(|c| prepare_features(&mel, &c.samples, 0.05)).collect();
+    let short_crops: &[f32] = if cfg.hits_only { &SHORT_CROPS_S } else { &[] };
+    let val_short: Vec<Vec<Features>> =
+        short_crops.iter().map(|&s| val.par_iter().map(|c| prepare_features(&mel, &c.samples, s)).collect()).collect();
 
     let steps_per_epoch = cfg.samples_per_epoch.div_ceil(cfg.batch_size);
     let total_steps = steps_per_epoch * cfg.epochs;
@@ -492,23 +504,27 @@ pub fn train(
             on_step(global + 1, total_steps);
         }
         let predict = || {
+            let top1 = |feats: &[Features]| predict_top1(&net, feats, mel_cfg.n_mels, model_cfg.pad_value);
             Ok((
-                predict_top1(&net, &val_full, mel_cfg.n_mels, model_cfg.pad_value)?,
-                predict_top1(&net, &val_crop, mel_cfg.n_mels, model_cfg.pad_value)?,
+                top1(&val_full)?,
+                top1(&val_crop)?,
+                val_short.iter().map(|f| top1(f)).collect::<candle_core::Result<Vec<_>>>()?,
             ))
         };
-        let (val_pred, crop_pred) = match &ema {
+        let (val_pred, crop_pred, short_pred) = match &ema {
             Some(ema) => ema.with_average(predict)?,
             None => predict()?,
         };
         let val_eval = evaluate(&val_truth, &val_pred);
         let crop_eval = evaluate(&val_truth, &crop_pred);
+        let short_eval: Vec<Evaluation> = short_pred.iter().map(|p| evaluate(&val_truth, p)).collect();
         let report = EpochReport {
             epoch,
             train_loss: loss_sum / steps_per_epoch as f64,
-            selection_score: selection_score(cfg, &val_eval, &crop_eval),
+            selection_score: selection_score(cfg, &val_eval, &crop_eval, &short_eval),
             val: val_eval,
             val_crop50_top1: crop_eval.top1,
+            val_short_top1: short_eval.iter().map(|e| e.top1).collect(),
             seconds: started.elapsed().as_secs_f64(),
         };
         on_epoch(&report);

@@ -162,10 +162,17 @@ fn a_hits_only_model_hears_crops_and_is_picked_on_them() {
 
     let eval = |top1: f64, macro_f1: f64| Evaluation { n: 1, top1, macro_f1, per_class: vec![], confusion: vec![] };
     let (full, crop) = (eval(0.9, 0.8), eval(0.6, 0.4));
-    let shared = selection_score(&TrainConfig::default(), &full, &crop);
+    let shared = selection_score(&TrainConfig::default(), &full, &crop, &[]);
     assert!((shared - (0.9 + 0.8 + 0.6) / 3.0).abs() < 1e-12);
-    let hits_only = selection_score(&TrainConfig { hits_only: true, ..TrainConfig::default() }, &full, &crop);
+    let hits_cfg = TrainConfig { hits_only: true, ..TrainConfig::default() };
+    let hits_only = selection_score(&hits_cfg, &full, &crop, &[]);
     assert!((hits_only - 0.5).abs() < 1e-12, "whole clips do not count: {hits_only}");
+    // The short windows count as much as the 50 ms one: (0.5 + 0.2 + 0.8) / 3.
+    let short = [eval(0.3, 0.1), eval(0.9, 0.7)];
+    let with_short = selection_score(&hits_cfg, &full, &crop, &short);
+    assert!((with_short - 0.5).abs() < 1e-12, "{with_short}");
+    let worse = selection_score(&hits_cfg, &full, &crop, &[eval(0.0, 0.0), eval(0.9, 0.7)]);
+    assert!(worse < with_short, "a model that fails at 20 ms ranks lower: {worse}");
 }
 
 #[test]

@@ -20,9 +20,11 @@ use drumsort_core::augment::{normalise_peak, peak, reverb, Biquad};
 use drumsort_core::dataset;
 use drumsort_core::decode::DecodeOptions;
 use drumsort_core::DrumClass;
-use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+
+mod kit;
+pub use kit::KitKind;
 
 /// Sample rate of the written tracks (the model's).
 pub const SR: u32 = 44_100;
@@ -47,6 +49,11 @@ pub struct PerformancesArgs {
     /// Seed of everything random.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Kits to play: `any` (every one-shot of the folder), `acoustic` (one recorded kit per
+    /// track, played by a drummer) or `electronic` (drum machines and producers' folders); the
+    /// two kinds read `sound_kind` from the data's MANIFEST.csv.
+    #[arg(long, value_enum, default_value_t = KitKind::Any)]
+    pub kind: KitKind,
 }
 
 /// Grooves the generator knows, each with its tempo range (bpm).
@@ -119,6 +126,8 @@ struct Shot {
     /// its first sample above -50 dBFS, and some files rise slowly from there (a mic'd tom's
     /// pre-ring); a listener, and the annotation, put the hit where it gets loud.
     attack: usize,
+    /// The kit it comes from (`source_group`; empty when the kind needs none).
+    kit: Arc<str>,
 }
 
 /// One-shots by class.
@@ -126,7 +135,8 @@ type Library = BTreeMap<DrumClass, Vec<Arc<Shot>>>;
 
 pub fn run(args: PerformancesArgs) -> Result<()> {
     std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
-    for_each_track(&args.val, args.n, args.seed, |name, audio, hits| {
+    let play = Play { kind: args.kind, ..Play::default() };
+    for_each_track(&args.val, args.n, args.seed, play, |name, audio, hits| {
         write_track(&args.out, name, audio, hits)?;
         let classes: BTreeMap<&str, usize> = hits.iter().fold(BTreeMap::new(), |mut m, h| {
             *m.entry(h.1.as_str()).or_default() += 1;
@@ -139,32 +149,32 @@ pub fn run(args: PerformancesArgs) -> Result<()> {
     Ok(())
 }
 
-/// Plays `n` tracks from the one-shots of `dir` (44.1 kHz mono) and hands each to `each` with its
-/// name and annotations `(time_s, class)`, one at a time (a track is tens of MB). Deterministic
-/// for `seed`. `cargo xtask train` uses it on the train split for its hit-window examples.
+/// How [`for_each_track`] plays its tracks.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Play {
+    /// Probability that a kit piece is two one-shots of its class struck as one (attacks
+    /// aligned, the second 0-9 dB quieter): kits no sample pack holds, for training.
+    pub blend_prob: f64,
+    /// Which one-shots the kits are made of and how they are played.
+    pub kind: KitKind,
+}
+
+/// Plays `n` tracks from the one-shots of `dir` (44.1 kHz mono) with the kits and playing of
+/// `play` and hands each to `each` with its name and annotations `(time_s, class)`, one at a
+/// time (a track is tens of MB). Deterministic for `seed`; `Play::default()` plays what every
+/// set made before `--kind` existed plays. `cargo xtask train` uses it on the train split for
+/// its hit-window examples, `tune-hits` on val for its thresholds.
 pub fn for_each_track(
     dir: &Path,
     n: usize,
     seed: u64,
-    each: impl FnMut(&str, &[f32], &[(f64, DrumClass)]) -> Result<()>,
-) -> Result<()> {
-    for_each_track_blended(dir, n, seed, 0.0, each)
-}
-
-/// [`for_each_track`], with each kit piece, with probability `blend_prob`, two one-shots of its
-/// class struck as one (attacks aligned, the second 0-9 dB quieter): kits no sample pack holds,
-/// for training. 0 plays exactly what [`for_each_track`] plays.
-pub fn for_each_track_blended(
-    dir: &Path,
-    n: usize,
-    seed: u64,
-    blend_prob: f64,
+    play: Play,
     mut each: impl FnMut(&str, &[f32], &[(f64, DrumClass)]) -> Result<()>,
 ) -> Result<()> {
     if n == 0 {
         bail!("--n must be at least 1");
     }
-    let library = load_library(dir)?;
+    let library = load_library(dir, play.kind)?;
     for i in 0..n {
         let mut rng = ChaCha8Rng::seed_from_u64(seed.wrapping_mul(1_000_003).wrapping_add(i as u64));
         let style = Style::ALL[i % Style::ALL.len()];
@@ -172,7 +182,7 @@ pub fn for_each_track_blended(
         let bpm = rng.gen_range(lo..=hi).round();
         let density = rng.gen_range(0.3f32..1.0);
         let name = format!("{:02}_{}_{bpm:.0}bpm", i + 1, style.name());
-        let (audio, hits) = perform(style, bpm, density, &library, blend_prob, &mut rng);
+        let (audio, hits) = perform(style, bpm, density, &library, play, &mut rng);
         each(&name, &audio, &hits)?;
     }
     Ok(())
@@ -181,10 +191,13 @@ pub fn for_each_track_blended(
 /// Decodes the drum one-shots of `dir`, fades their tails and keeps the clean ones: a sample
 /// whose loudest moment is late or whose level rises again after its attack is a roll, a flam,
 /// a swell or a loop, and would make the annotations wrong.
-fn load_library(dir: &Path) -> Result<Library> {
+fn load_library(dir: &Path, kind: KitKind) -> Result<Library> {
     let items = dataset::list_labelled(dir)
         .with_context(|| format!("listing {} (get the dataset into ../shared/drumdata)", dir.display()))?;
     let items: Vec<_> = items.into_iter().filter(|(_, c)| c.is_drum()).collect();
+    let selected = kit::select(dir, items, kind)?;
+    let items: Vec<(PathBuf, DrumClass)> = selected.iter().map(|(p, c, _)| (p.clone(), *c)).collect();
+    let kits: std::collections::HashMap<PathBuf, Arc<str>> = selected.into_iter().map(|(p, _, k)| (p, k)).collect();
     let opts = DecodeOptions { target_rate: SR, max_seconds: MAX_SHOT_S, pre_roll_s: 0.0, ..DecodeOptions::default() };
     let (clips, failed) = dataset::load(&items, &opts);
     for (path, e) in &failed {
@@ -193,6 +206,7 @@ fn load_library(dir: &Path) -> Result<Library> {
     let mut library = Library::new();
     let mut unclean: BTreeMap<DrumClass, usize> = BTreeMap::new();
     for clip in clips {
+        let kit = kits.get(&clip.path).cloned().unwrap_or_else(|| Arc::from(""));
         let mut x = clip.samples;
         if x.len() < 64 || !is_clean_one_shot(&x) {
             *unclean.entry(clip.class).or_default() += 1;
@@ -201,7 +215,7 @@ fn load_library(dir: &Path) -> Result<Library> {
         fade_tail(&mut x);
         normalise_peak(&mut x);
         let attack = x.iter().position(|v| v.abs() >= 0.1).unwrap_or(0);
-        library.entry(clip.class).or_default().push(Arc::new(Shot { samples: x, attack }));
+        library.entry(clip.class).or_default().push(Arc::new(Shot { samples: x, attack, kit }));
     }
     eprintln!(
         "{} one-shots in {} classes; left out as rolls, swells or too short: {unclean:?}",
@@ -230,7 +244,7 @@ fn blend(a: &Shot, b: &Shot, gain: f32) -> Shot {
     }
     normalise_peak(&mut x);
     let attack = x.iter().position(|v| v.abs() >= 0.1).unwrap_or(0);
-    Shot { samples: x, attack }
+    Shot { samples: x, attack, kit: Arc::clone(&a.kit) }
 }
 
 /// True when the signal and its first difference (which follows the attacks of the upper
@@ -488,21 +502,14 @@ fn perform(
     bpm: f32,
     density: f32,
     library: &Library,
-    blend_prob: f64,
+    play: Play,
     rng: &mut ChaCha8Rng,
 ) -> (Vec<f32>, Vec<(f64, DrumClass)>) {
-    // The kit: up to three samples per class (toms and percussion use several).
-    let mut kit: BTreeMap<DrumClass, Vec<Arc<Shot>>> = library
-        .iter()
-        .map(|(&c, shots)| {
-            let k = if matches!(c, DrumClass::Tom | DrumClass::Perc) { 3 } else { 1 };
-            (c, shots.choose_multiple(rng, k).cloned().collect())
-        })
-        .collect();
-    if blend_prob > 0.0 {
+    let mut kit = kit::pick(library, play.kind, rng);
+    if play.blend_prob > 0.0 {
         for (c, pieces) in kit.iter_mut() {
             for piece in pieces.iter_mut() {
-                if rng.gen_bool(blend_prob) {
+                if rng.gen_bool(play.blend_prob) {
                     let other = &library[c][rng.gen_range(0..library[c].len())];
                     let gain = 10f32.powf(-rng.gen_range(0.0f32..9.0) / 20.0);
                     *piece = Arc::new(blend(piece, other, gain));
@@ -530,15 +537,20 @@ fn perform(
     // (time, class, velocity, sample)
     let mut events: Vec<(f64, DrumClass, f32, Arc<Shot>)> = Vec::new();
     for bar in 0..bars {
-        let notes = bar_notes(style, bar, bars, density, rng);
+        let mut notes = bar_notes(style, bar, bars, density, rng);
+        let acoustic = play.kind == KitKind::Acoustic;
+        if acoustic {
+            kit::acoustic_feel(&mut notes, bar, rng);
+        }
         // One timing offset per step position: simultaneous notes stay simultaneous.
         let mut offsets: BTreeMap<u32, f64> = BTreeMap::new();
         for n in notes {
             let Some(shots) = kit.get(&n.class).filter(|s| !s.is_empty()) else { continue };
             let key = (n.step * 1000.0) as u32;
-            let offset = *offsets
-                .entry(key)
-                .or_insert_with(|| (rng.gen_range(-0.004f64..0.004) + rng.gen_range(-0.004f64..0.004)) / 2.0);
+            let offset = *offsets.entry(key).or_insert_with(|| {
+                let spread = if acoustic { kit::acoustic_spread(rng) } else { 0.0 };
+                (rng.gen_range(-0.004f64..0.004) + rng.gen_range(-0.004f64..0.004)) / 2.0 + spread
+            });
             let t = lead_in + (bar as f64 * 16.0 + f64::from(n.step)) * step_s + offset;
             let velocity = (n.velocity * 10f32.powf(rng.gen_range(-2.0f32..2.0) / 20.0)).min(1.0);
             events.push((t, n.class, velocity, Arc::clone(&shots[n.variant % shots.len()])));
@@ -626,69 +638,4 @@ pub(crate) fn write_track(dir: &Path, name: &str, audio: &[f32], hits: &[(f64, D
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn decay(n: usize, tau: f32) -> Vec<f32> {
-        (0..n).map(|i| (-(i as f32) / tau).exp() * if i % 2 == 0 { 1.0 } else { -1.0 }).collect()
-    }
-
-    #[test]
-    fn blended_kit_pieces_strike_both_shots_at_one_attack() {
-        // `a` starts 100 samples before its attack, `b` right at it.
-        let mut a = vec![0.0; 100];
-        a.extend(decay(1_000, 200.0));
-        let a = Shot { samples: a, attack: 100 };
-        let b = Shot { samples: decay(3_000, 800.0), attack: 0 };
-        let x = blend(&a, &b, 0.5);
-        assert_eq!(x.attack, 100, "the attacks land together");
-        assert_eq!(x.samples.len(), 3_100, "the longer tail is kept");
-        let peak = x.samples.iter().fold(0f32, |m, v| m.max(v.abs()));
-        assert!((peak - 1.0).abs() < 1e-6);
-        // 1.0 + 0.5 at the attack, normalised: a third of the attack is b.
-        assert!((x.samples[100] - 1.0).abs() < 1e-6 && (x.samples[2_000] - 0.5 * b.samples[1_900] / 1.5).abs() < 1e-6);
-    }
-
-    #[test]
-    fn clean_one_shots_pass_and_rolls_do_not() {
-        let shot = decay(20_000, 3_000.0);
-        assert!(is_clean_one_shot(&shot));
-        let mut roll = shot.clone();
-        for (i, v) in decay(10_000, 3_000.0).iter().enumerate() {
-            roll[8_000 + i] += v;
-        }
-        assert!(!is_clean_one_shot(&roll));
-        let swell: Vec<f32> = (0..20_000).map(|i| i as f32 / 20_000.0 * if i % 2 == 0 { 1.0 } else { -1.0 }).collect();
-        assert!(!is_clean_one_shot(&swell));
-    }
-
-    #[test]
-    fn every_style_keeps_simultaneous_hits_and_ghost_notes() {
-        let mut rng = ChaCha8Rng::seed_from_u64(3);
-        for style in Style::ALL {
-            let notes: Vec<Note> = (0..8).flat_map(|bar| bar_notes(style, bar, 8, 1.0, &mut rng)).collect();
-            assert!(notes.iter().any(|n| n.class == DrumClass::Kick), "{style:?}");
-            assert!(
-                notes.iter().all(|n| (0.0..16.0).contains(&n.step) && (0.0..=1.0).contains(&n.velocity)),
-                "{style:?}"
-            );
-        }
-        let funk: Vec<Note> = (0..8).flat_map(|bar| bar_notes(Style::Funk, bar, 8, 1.0, &mut rng)).collect();
-        assert!(funk.iter().any(|n| n.class == DrumClass::Snare && n.velocity < 0.3), "ghost notes");
-        assert!(funk
-            .iter()
-            .any(|a| a.class == DrumClass::Kick
-                && funk.iter().any(|b| b.class == DrumClass::ClosedHat && b.step == a.step)));
-    }
-
-    #[test]
-    fn compressor_keeps_peak_and_narrows_dynamics() {
-        let mut x: Vec<f32> =
-            (0..44_100).map(|i| if i < 22_050 { 0.9 } else { 0.1 } * if i % 2 == 0 { 1.0 } else { -1.0 }).collect();
-        compress(&mut x, -12.0, 4.0);
-        assert!((peak(&x) - 0.9).abs() < 1e-3);
-        // Past the attack and the release, loud is much less than 19 dB above quiet.
-        let (loud, quiet) = (x[15_000].abs(), x[40_000].abs());
-        assert!(loud / quiet < 4.0, "{loud} / {quiet}");
-    }
-}
+mod tests;
