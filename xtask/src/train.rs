@@ -39,7 +39,7 @@ pub struct TrainArgs {
     #[arg(long)]
     pub samples_per_epoch: Option<usize>,
     /// Drum tracks played from the train one-shots (`make-performances`' generator, seeded by
-    /// --seed) whose hits become training examples; 0 trains on one-shots alone (default 32, 96
+    /// --seed) whose hits become training examples; 0 trains on one-shots alone (default 32, 128
     /// with --hits-only).
     #[arg(long)]
     pub tracks: Option<usize>,
@@ -78,9 +78,11 @@ pub struct TrainArgs {
     #[arg(long)]
     pub no_background_removal: bool,
     /// Train the hit model (assets/hit-model/) instead of the one-shot classifier: one-shots
-    /// always cropped after the onset, three quarters of the batches track hits from 96 tracks,
-    /// a wider network that keeps every frame in its first block, the checkpoint picked on 50 ms
-    /// crops of validation ([`HIT_RECIPE`]; each flag below still overrides).
+    /// always cropped to a window the hit labeller can give (20-100 ms after the onset), three
+    /// quarters of the batches track hits from 128 + 96 acoustic-kit tracks, 3,072 examples an
+    /// epoch, a wider network that keeps every frame in its first block, the checkpoint picked on
+    /// validation crops at lookaheads of 20, 30 and 50 ms ([`HIT_RECIPE`]; each flag still
+    /// overrides).
     #[arg(long)]
     pub hits_only: bool,
     /// Also train on the onsets the detector finds in the training tracks where nothing was
@@ -101,7 +103,7 @@ pub struct TrainArgs {
     pub kit_blend: f64,
     /// Drum tracks played, on top of --tracks, with the acoustic kits of the train split (one
     /// recorded kit per track, played by a drummer: `make-performances --kind acoustic`; default
-    /// 0, 64 with --hits-only).
+    /// 0, 96 with --hits-only).
     #[arg(long)]
     pub acoustic_tracks: Option<usize>,
     /// FFT size of the log-mel features (default 1024 at 44.1 kHz): with --hop, a finer time
@@ -125,6 +127,8 @@ pub struct HitRecipe {
     /// Share of track-hit batches.
     pub track_prob: f64,
     pub tracks: Tracks,
+    /// Examples per epoch (more than the one-shot model's: more tracks to learn from).
+    pub samples_per_epoch: usize,
     /// Shortest and longest window, ms from the pre-roll: every window the hit labeller can
     /// give, from the shortest lookahead to the longest.
     pub crop_ms: (f32, f32),
@@ -135,7 +139,8 @@ pub const HIT_RECIPE: HitRecipe = HitRecipe {
     channels: [16, 64, 96],
     time_pool: [1, 2, 1],
     track_prob: 0.75,
-    tracks: Tracks { any: 96, acoustic: 64 },
+    tracks: Tracks { any: 128, acoustic: 96 },
+    samples_per_epoch: 3072,
     crop_ms: ((PRE_ROLL_S + MIN_LOOKAHEAD_S) * 1000.0, (PRE_ROLL_S + MAX_LOOKAHEAD_S) * 1000.0),
 };
 
@@ -157,6 +162,7 @@ pub fn config(args: &TrainArgs) -> (TrainConfig, Tracks) {
         cfg.time_pool = Some(HIT_RECIPE.time_pool.to_vec());
         cfg.track_prob = HIT_RECIPE.track_prob;
         cfg.crop_ms = HIT_RECIPE.crop_ms;
+        cfg.samples_per_epoch = HIT_RECIPE.samples_per_epoch;
         tracks = HIT_RECIPE.tracks;
     }
     if let Some(e) = args.epochs {
@@ -492,7 +498,7 @@ mod tests {
         assert!(cfg.hits_only);
         assert_eq!(
             (cfg.channels, cfg.time_pool, cfg.track_prob, tracks),
-            (Some(vec![8, 32, 48]), Some(vec![1, 2, 1]), 0.5, Tracks { any: 10, acoustic: 64 })
+            (Some(vec![8, 32, 48]), Some(vec![1, 2, 1]), 0.5, Tracks { any: 10, acoustic: 96 })
         );
         assert_eq!(parse(&[]), (TrainConfig::default(), Tracks { any: 32, acoustic: 0 }));
         // The hit model hears every window the hit labeller can give, the shortest lookahead's
