@@ -148,7 +148,7 @@ fn features_and_gain(mel: &Arc<MelSpectrogram>, samples: &[f32], seconds: f32) -
     let len = ((seconds * mel.config().sample_rate as f32) as usize).max(1);
     let mut clip = samples[..samples.len().min(len)].to_vec();
     zero_non_finite(&mut clip);
-    let gain = crate::augment::normalise_peak(&mut clip);
+    let gain = crate::dsp::normalise_peak(&mut clip);
     clip.resize(len, 0.0);
     let data = mel.compute(&clip);
     (Features { frames: data.len() / mel.config().n_mels, data }, gain)

@@ -8,6 +8,7 @@ pub mod class;
 pub mod classifier;
 pub mod dataset;
 pub mod decode;
+pub mod dsp;
 pub mod fuzz;
 pub mod hits;
 pub mod index;

@@ -5,8 +5,8 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::augment::{normalise_peak, Biquad};
 use crate::class::DrumClass;
+use crate::dsp::{normalise_peak, Biquad};
 
 /// The demo sounds, each with the class a listener would give it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

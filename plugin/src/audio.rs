@@ -66,13 +66,8 @@ pub fn rings() -> (AuditionPlayer, NoteScheduler, WorkerEnds) {
     let (retire, retired) = rtrb::RingBuffer::new(AUDITION_SLOTS + 2);
     let (notes, notes_rx) = rtrb::RingBuffer::new(NOTE_SLOTS);
     let player = AuditionPlayer { inbox: audition_rx, retire, playing: None, position: 0 };
-    let scheduler = NoteScheduler {
-        inbox: notes_rx,
-        scheduled: [Scheduled::default(); SCHEDULED_SLOTS],
-        len: 0,
-        late: 0,
-        overflow: 0,
-    };
+    let scheduler =
+        NoteScheduler { inbox: notes_rx, scheduled: [Scheduled::default(); SCHEDULED_SLOTS], len: 0, late: 0 };
     (player, scheduler, WorkerEnds { audition, retired, notes, handled: Arc::new(AtomicU64::new(0)) })
 }
 
@@ -118,6 +113,7 @@ impl AuditionPlayer {
     }
 
     /// Whether a sample is playing.
+    #[cfg(test)]
     pub fn is_playing(&self) -> bool {
         self.playing.is_some()
     }
@@ -172,8 +168,6 @@ pub struct NoteScheduler {
     len: usize,
     /// Note-ons whose time had passed when the hit arrived (sent at the block start instead).
     late: u64,
-    /// Events lost because the schedule was full.
-    overflow: u64,
 }
 
 impl NoteScheduler {
@@ -217,23 +211,18 @@ impl NoteScheduler {
         }
     }
 
+    /// Adds `event` to the schedule; a full schedule loses it (the array never grows on the audio
+    /// thread).
     fn schedule(&mut self, event: Scheduled) {
         if self.len < SCHEDULED_SLOTS {
             self.scheduled[self.len] = event;
             self.len += 1;
-        } else {
-            self.overflow += 1;
         }
     }
 
     /// Note-ons sent late because the worker answered after their time.
     pub fn late(&self) -> u64 {
         self.late
-    }
-
-    /// Events lost because too many were scheduled at once.
-    pub fn overflow(&self) -> u64 {
-        self.overflow
     }
 
     /// Drops everything scheduled (transport jump, reset). Pending note-offs are sent first by

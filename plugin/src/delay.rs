@@ -17,18 +17,9 @@ impl DelayLine {
         Self { buf: vec![0.0; len].into_boxed_slice(), pos: 0 }
     }
 
-    /// The delay, samples.
-    pub fn len(&self) -> usize {
-        self.buf.len()
-    }
-
-    /// Whether the delay is zero samples (the signal passes untouched).
-    pub fn is_empty(&self) -> bool {
-        self.buf.is_empty()
-    }
-
-    /// Replaces `io` with itself delayed by [`Self::len`] samples: after any sequence of calls,
-    /// the output's sample `n` is the input's sample `n - len` (silence before the first).
+    /// Replaces `io` with itself delayed by the `len` samples given to [`Self::new`]: after any
+    /// sequence of calls, the output's sample `n` is the input's sample `n - len` (silence before
+    /// the first).
     pub fn process(&mut self, io: &mut [f32]) {
         let len = self.buf.len();
         if len == 0 {

@@ -2,8 +2,10 @@
 //! widgets), separate from the window that hosts it.
 
 pub mod app;
+#[cfg(any(test, feature = "testing"))]
 pub mod bench;
 pub mod bubble_graph;
+#[cfg(any(test, feature = "testing"))]
 pub mod demo;
 pub mod drag;
 pub mod hit_lane;
@@ -11,7 +13,6 @@ pub mod palette;
 pub mod toolbar;
 
 pub use app::EditorApp;
-pub use drag::DragOut;
 pub mod window;
 #[cfg(target_os = "linux")]
 pub mod xdnd;

@@ -4,6 +4,9 @@
 //! This file holds the `Plugin` impl and the export macros. The audio thread's pieces live in
 //! `audio.rs`, the worker threads in `worker.rs` and `library_worker.rs`, the parameters in
 //! `params.rs`, what the GUI and the worker share in `shared.rs`, and the editor in `editor/`.
+//! Every module is private: hosts see only the exported plugin. What the integration tests,
+//! drumsort-tests, `cargo xtask bench` and the fuzz target need is re-exported by `testing.rs`,
+//! compiled only with the `testing` feature.
 //!
 //! ```text
 //! process(): input -> HitDetector --ring--> hit labeller thread --ring--> NoteScheduler -> notes
@@ -11,17 +14,20 @@
 //!            output += AuditionPlayer <--ring-- library thread <--commands-- editor
 //! ```
 
-pub mod audio;
-pub mod delay;
-pub mod editor;
-pub mod fuzz;
-pub mod layout;
-pub mod library_worker;
-pub mod params;
-pub mod realtime;
-pub mod shared;
-pub mod view;
-pub mod worker;
+mod audio;
+mod delay;
+mod editor;
+#[cfg(any(test, feature = "testing"))]
+mod fuzz;
+mod layout;
+mod library_worker;
+mod params;
+mod realtime;
+mod shared;
+#[cfg(feature = "testing")]
+pub mod testing;
+mod view;
+mod worker;
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;

@@ -165,12 +165,14 @@ impl Realtime {
     }
 
     /// Offline blocks that gave up waiting for the worker (see [`OFFLINE_WAIT_LIMIT`]).
+    #[cfg(feature = "testing")]
     pub fn offline_timeouts(&self) -> u64 {
         self.offline_timeouts
     }
 
     /// Blocks in which `process()` waited for the worker because the host delivered audio far
     /// ahead of the wall clock (an offline render it did not announce); 0 in real time.
+    #[cfg(feature = "testing")]
     pub fn paced_waits(&self) -> u64 {
         self.paced_waits
     }
@@ -282,6 +284,7 @@ impl Realtime {
     }
 
     /// Hits dropped because the ring to the worker was full.
+    #[cfg(feature = "testing")]
     pub fn dropped_hits(&self) -> u64 {
         self.detector.dropped()
     }

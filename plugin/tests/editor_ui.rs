@@ -1,18 +1,16 @@
 //! The editor's content under egui_kittest: interaction tests (commands the worker receives)
 //! and snapshot tests (PNGs in `tests/snapshots/`, rendered by wgpu on Mesa's llvmpipe; needs
 //! Debian's `mesa-vulkan-drivers libvulkan1`). Regenerate the pictures with
-//! `UPDATE_SNAPSHOTS=1 cargo test -p drumsort-plugin --test editor_ui`.
+//! `UPDATE_SNAPSHOTS=1 cargo test -p drumsort-plugin --features testing --test editor_ui`.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use crossbeam_channel::Receiver;
 use drumsort_core::class::DrumClass;
-use drumsort_plugin::editor::demo::demo_library;
-use drumsort_plugin::editor::EditorApp;
-use drumsort_plugin::params::DrumsortParams;
-use drumsort_plugin::shared::{Command, LaneHit, LibrarySnapshot, Shared};
-use drumsort_plugin::view::{Tab, ViewState};
+use drumsort_plugin::testing::{
+    demo_library, Command, DrumsortParams, EditorApp, LaneHit, LibrarySnapshot, Shared, Tab, ViewState,
+};
 use egui::{Event, Modifiers, PointerButton, Pos2, Vec2};
 use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;

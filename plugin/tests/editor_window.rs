@@ -15,11 +15,9 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use drumsort_plugin::editor::demo::demo_library;
-use drumsort_plugin::editor::window::{DragOut, EditorSize, EditorUi, EditorWindow};
-use drumsort_plugin::editor::EditorApp;
-use drumsort_plugin::params::{DrumsortParams, EDITOR_SIZE};
-use drumsort_plugin::shared::Shared;
+use drumsort_plugin::testing::{
+    demo_library, DragOut, DrumsortParams, EditorApp, EditorSize, EditorUi, EditorWindow, Shared, EDITOR_SIZE,
+};
 use egui::{Color32, Rect, Sense};
 use nice_plug::editor::dpi::NativeSize;
 use nice_plug::editor::{Editor, EditorHandle, SpawnedEditor};
@@ -244,7 +242,7 @@ fn xdnd_drop_reaches_the_embedded_editor() {
     // Hold the button on the bare root window, start the drag there and carry it in.
     display.xdotool(&["mousemove", "900", "600"]);
     display.xdotool(&["mousedown", "1"]);
-    let session = drumsort_plugin::editor::xdnd::start_drag(vec![file.clone()], None).expect("start the drag");
+    let session = drumsort_plugin::testing::start_drag(vec![file.clone()], None).expect("start the drag");
     display.glide((900, 600), (300, 250), 20);
     let hovered =
         support::wait_for(Duration::from_secs(10), || (probe(&editor, |p| p.hovered_frames) > 0).then_some(()));
@@ -252,7 +250,7 @@ fn xdnd_drop_reaches_the_embedded_editor() {
     let outcome = session.wait();
     let dropped = support::wait_for(Duration::from_secs(5), || probe(&editor, |p| p.dropped.first().cloned()));
     assert!(hovered.is_some(), "egui never saw hovered_files");
-    assert_eq!(outcome, Ok(drumsort_plugin::editor::xdnd::DragOutcome::Dropped));
+    assert_eq!(outcome, Ok(drumsort_plugin::testing::DragOutcome::Dropped));
     assert_eq!(dropped.as_ref(), Some(&file));
     drop(spawned);
 }
@@ -283,7 +281,7 @@ fn drag_out_delivers_a_file_uri() {
     display.xdotool(&["mouseup", "1"]);
 
     let uri = target.wait_line("URI ", Duration::from_secs(10));
-    let expected = format!("URI {}", drumsort_plugin::editor::xdnd::file_uri(&file));
+    let expected = format!("URI {}", drumsort_plugin::testing::file_uri(&file));
     assert_eq!(uri.as_deref(), Some(expected.as_str()), "the GTK target printed {:?}", target.seen);
     assert!(expected.contains("Snare%20%232%20%28tight%29.wav"), "{expected}");
     drop(spawned);

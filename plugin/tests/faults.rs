@@ -13,8 +13,7 @@ use std::time::Duration;
 
 use drumsort_core::hits::{HitConfig, HitDetector, HitWindow};
 use drumsort_core::synth::Demo;
-use drumsort_plugin::audio::NoteOut;
-use drumsort_plugin::shared::Command;
+use drumsort_plugin::testing::{Command, NoteOut};
 use fail::FailScenario;
 use rig::{scratch_root, temp_dir, wait_until, write_wav, Rig, BLOCK, RATE};
 

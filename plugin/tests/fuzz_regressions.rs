@@ -1,5 +1,5 @@
 //! Replays every kept input of the plugin's fuzz targets (`fuzz_regressions/<target>/`) through
-//! the harness the target runs (`drumsort_plugin::fuzz`), so each fixed bug stays fixed under
+//! the harness the target runs (`drumsort_plugin::testing::plugin_state`), so each fixed bug stays fixed under
 //! plain `cargo test`. `cargo xtask fuzz` copies new crash inputs here itself.
 
 use std::path::Path;
@@ -12,7 +12,7 @@ fn plugin_state() {
     assert!(files.len() >= 2, "{} lost its inputs", dir.display());
     for path in files {
         let bytes = std::fs::read(&path).unwrap();
-        let outcome = std::panic::catch_unwind(|| drumsort_plugin::fuzz::plugin_state(&bytes));
+        let outcome = std::panic::catch_unwind(|| drumsort_plugin::testing::plugin_state(&bytes));
         assert!(outcome.is_ok(), "{} fails again", path.display());
     }
 }

@@ -27,9 +27,7 @@ use drumsort_core::classifier::Classifier;
 use drumsort_core::hits::{HitConfig, HitDetector, HitWindow};
 use drumsort_core::onset::OnsetConfig;
 use drumsort_core::synth::Demo;
-use drumsort_plugin::audio::HitNote;
-use drumsort_plugin::params::DrumsortParams;
-use drumsort_plugin::realtime::{BlockControl, Realtime};
+use drumsort_plugin::testing::{BlockControl, DrumsortParams, HitNote, Realtime};
 
 const RATE: u32 = 48_000;
 const BLOCK: usize = 512;

@@ -7,7 +7,7 @@ mod rig;
 use std::time::{Duration, Instant};
 
 use drumsort_core::synth::Demo;
-use drumsort_plugin::shared::Command;
+use drumsort_plugin::testing::Command;
 use rig::{temp_dir, wait_until, write_wav, Rig, BLOCK, RATE};
 
 #[test]

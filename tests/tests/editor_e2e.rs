@@ -10,7 +10,7 @@
 //!
 //! 1. a screenshot of the embedded editor must not be blank;
 //! 2. a synthesized one-shot WAV is dropped onto the editor with the project's own XDND source
-//!    (`drumsort_plugin::editor::xdnd::start_drag`, carried in by xdotool pointer motion: a drop,
+//!    (`drumsort_plugin::testing::start_drag`, carried in by xdotool pointer motion: a drop,
 //!    not the "Add folder" field), and must show up analysed in the scratch index;
 //! 3. its dot is found in a screenshot (the only blob of its class colour with a dot's size and
 //!    shape) and clicked with xdotool;
@@ -31,9 +31,7 @@ use clack_extensions::gui::{GuiApiType, GuiConfiguration, PluginGui, Window};
 use clack_host::prelude::{PluginInstance, StoppedPluginAudioProcessor};
 use drumsort_core::index::{Index, Status};
 use drumsort_core::synth::Demo;
-use drumsort_plugin::editor::palette::class_colour;
-use drumsort_plugin::editor::xdnd::{start_drag, DragOutcome};
-use drumsort_plugin::params::EDITOR_SIZE;
+use drumsort_plugin::testing::{class_colour, start_drag, DragOutcome, EDITOR_SIZE};
 use drumsort_tests::clap_host::{self, StereoProcessor, TestHost, SAMPLE_RATE};
 use drumsort_tests::poll;
 use drumsort_tests::xvfb::{Picture, VirtualScreen};

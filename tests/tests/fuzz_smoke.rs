@@ -205,8 +205,7 @@ fn index() {
 
 #[test]
 fn plugin_state() {
-    use drumsort_plugin::fuzz::{plugin_state, saved_state};
-    use drumsort_plugin::params::DrumsortParams;
+    use drumsort_plugin::testing::{plugin_state, saved_state, DrumsortParams};
     let blob = saved_state(&DrumsortParams::default());
     let json = blob[8..].to_vec();
     smoke("plugin_state", vec![blob, json], plugin_state);

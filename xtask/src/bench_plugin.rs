@@ -13,10 +13,9 @@ use drumsort_core::classifier::Classifier;
 use drumsort_core::hits::{HitConfig, HitDetector, HitWindow};
 use drumsort_core::onset::OnsetConfig;
 use drumsort_core::synth::Demo;
-use drumsort_plugin::audio::HitNote;
-use drumsort_plugin::editor::bench::{bench_frames, bench_frames_of, bench_layout};
-use drumsort_plugin::params::DrumsortParams;
-use drumsort_plugin::realtime::{BlockControl, Realtime};
+use drumsort_plugin::testing::{
+    bench_frames, bench_frames_of, bench_layout, BlockControl, DrumsortParams, HitNote, Realtime,
+};
 
 const RATE: u32 = 48_000;
 const BLOCK: usize = 64;
@@ -188,8 +187,7 @@ pub fn library_load(model: &Path) -> Result<()> {
 /// Child of [`library_load`]: `DRUMSORT_DB` names an index of `samples` sounds.
 pub fn load_child(samples: usize) -> Result<()> {
     use drumsort_core::hits::HitConfig;
-    use drumsort_plugin::shared::{Command, Shared};
-    use drumsort_plugin::worker::{Activation, Worker};
+    use drumsort_plugin::testing::{Activation, Command, Shared, Worker};
     let rss_mb = || crate::bench_scan::status_mb("VmRSS:").unwrap_or(f64::NAN);
     let before = rss_mb();
     let start = Instant::now();

@@ -133,9 +133,7 @@ fn feature_seeds() -> Vec<(String, Vec<u8>)> {
 /// States a host would save: the defaults, and a session with roots, a zoomed and filtered view,
 /// a selection, the hits tab and a resized editor; as CLAP blobs and as bare JSON (VST3).
 fn state_seeds() -> Vec<(String, Vec<u8>)> {
-    use drumsort_plugin::fuzz::saved_state;
-    use drumsort_plugin::params::DrumsortParams;
-    use drumsort_plugin::view::{Tab, ViewState};
+    use drumsort_plugin::testing::{saved_state, DrumsortParams, Tab, ViewState};
     let used = DrumsortParams::default();
     *used.roots.lock().unwrap_or_else(|e| e.into_inner()) = vec!["/home/me/Samples".into(), "/mnt/packs/808".into()];
     *used.view.lock().unwrap_or_else(|e| e.into_inner()) = ViewState {

@@ -29,8 +29,8 @@ use std::sync::Arc;
 pub use labeler::{drum_classes, HitLabeler};
 pub use track::{label_track, score_track, ScoredHit};
 
-use crate::augment::peak;
 use crate::class::DrumClass;
+use crate::dsp::peak;
 use crate::onset::{OnsetConfig, OnsetDetector};
 
 /// Shortest lookahead: 20 ms is the shortest crop the model was trained on, with some margin.

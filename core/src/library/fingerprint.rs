@@ -117,7 +117,7 @@ pub fn correlation(a: &Fingerprint, b: &Fingerprint, sample_rate: u32) -> Option
     let filtered = |w: &[f32]| {
         let mut x = w.to_vec();
         for q in [0.54, 1.31] {
-            crate::augment::Biquad::lowpass(cutoff, q, sample_rate as f32).process(&mut x);
+            crate::dsp::Biquad::lowpass(cutoff, q, sample_rate as f32).process(&mut x);
         }
         x
     };

@@ -45,12 +45,12 @@ impl Transform {
     }
 
     /// Screen position of a world point.
-    pub fn to_screen(&self, world: [f32; 2]) -> Pos2 {
+    pub fn to_screen(self, world: [f32; 2]) -> Pos2 {
         self.center + (Vec2::from(world) - self.pan) * self.scale
     }
 
     /// World point under a screen position.
-    pub fn to_world(&self, screen: Pos2) -> Vec2 {
+    pub fn to_world(self, screen: Pos2) -> Vec2 {
         self.pan + (screen - self.center) / self.scale
     }
 }

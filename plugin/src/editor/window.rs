@@ -29,8 +29,6 @@ use nice_plug::editor::dpi::NativeSize;
 use nice_plug::editor::{Editor, EditorHandle, HostMethods, ParentWindowHandle, ResizeHint, SpawnedEditor};
 use nice_plug::prelude::*;
 
-pub use input::DroppedPath;
-
 use handler::Handler;
 
 /// Starts dragging files out of the editor window. Called by the UI on its own thread once the

@@ -79,7 +79,9 @@ impl DragSession {
         self.cancel.store(true, Ordering::Relaxed);
     }
 
-    /// Waits for the drag to end and returns how it ended.
+    /// Waits for the drag to end and returns how it ended. Only tests wait: the editor keeps the
+    /// session until the next drag or until it closes.
+    #[cfg(feature = "testing")]
     pub fn wait(mut self) -> Result<DragOutcome, DragError> {
         let thread = self.thread.take().ok_or_else(|| DragError::Thread("already joined".into()))?;
         thread.join().map_err(|_| DragError::Thread("the drag thread panicked".into()))?

@@ -13,11 +13,7 @@ use std::time::{Duration, Instant};
 
 use drumsort_core::hits::HitConfig;
 use drumsort_core::onset::OnsetConfig;
-use drumsort_plugin::audio::NoteOut;
-use drumsort_plugin::params::DrumsortParams;
-use drumsort_plugin::realtime::{BlockControl, Realtime};
-use drumsort_plugin::shared::Shared;
-use drumsort_plugin::worker::{Activation, Worker};
+use drumsort_plugin::testing::{Activation, BlockControl, DrumsortParams, NoteOut, Realtime, Shared, Worker};
 
 pub const RATE: u32 = 44_100;
 pub const BLOCK: usize = 256;

@@ -16,9 +16,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
-use drumsort_core::augment::{normalise_peak, peak, reverb, Biquad};
+use drumsort_core::augment::reverb;
 use drumsort_core::dataset;
 use drumsort_core::decode::DecodeOptions;
+use drumsort_core::dsp::{normalise_peak, peak, Biquad};
 use drumsort_core::DrumClass;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;

@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use super::super::tests::temp_dir;
-use super::super::{Entry, ListFilter, Relabelled, Status};
+use super::super::{content_hash, Entry, ListFilter, Relabelled, Status};
+use super::indexing::below;
 use super::*;
 use crate::class::DrumClass;
 use crate::synth::Demo;
