@@ -13,6 +13,14 @@ fn shipped_hit_model() -> Classifier {
     Classifier::from_dir(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/hit-model")).unwrap()
 }
 
+/// What the tests play: the three drums of every groove, and the kick again.
+const DRUMS: [(Demo, DrumClass); 4] = [
+    (Demo::Kick, DrumClass::Kick),
+    (Demo::Snare, DrumClass::Snare),
+    (Demo::ClosedHat, DrumClass::ClosedHat),
+    (Demo::Kick, DrumClass::Kick),
+];
+
 /// Demo drums struck one at a time, 0.4 s apart, from 0.2 s: (class, onset sample).
 fn one_at_a_time(drums: &[(Demo, DrumClass)]) -> (Vec<f32>, Vec<(DrumClass, u64)>) {
     let step = (0.4 * SR as f32) as usize;
@@ -48,13 +56,7 @@ fn labels(c: &Classifier, audio: &[f32], truth: &[(DrumClass, u64)], cfg: &HitCo
 #[test]
 fn a_kick_a_snare_and_a_hat_heard_for_twenty_ms_are_named() {
     let c = shipped_hit_model();
-    let drums = [
-        (Demo::Kick, DrumClass::Kick),
-        (Demo::Snare, DrumClass::Snare),
-        (Demo::ClosedHat, DrumClass::ClosedHat),
-        (Demo::Kick, DrumClass::Kick),
-    ];
-    let (audio, truth) = one_at_a_time(&drums);
+    let (audio, truth) = one_at_a_time(&DRUMS);
     // Exactly 20 ms after the onset: the model alone on the shortest window it can be given.
     let exact = HitConfig { lookahead_s: MIN_LOOKAHEAD_S, exact_lookahead: true, ..HitConfig::default() };
     let (_, labeler) = HitDetector::new(SR, &exact);
@@ -62,20 +64,14 @@ fn a_kick_a_snare_and_a_hat_heard_for_twenty_ms_are_named() {
     assert!((heard - 0.02 * f64::from(SR)).abs() <= 1.0, "the window holds 20 ms after the onset: {heard}");
     // (The hit model before `drumsort-a2b2057ec531` never heard a window this short and named
     // all but the kick `shaker`.)
-    let expected: Vec<Option<DrumClass>> = drums.iter().map(|d| Some(d.1)).collect();
+    let expected: Vec<Option<DrumClass>> = DRUMS.iter().map(|d| Some(d.1)).collect();
     assert_eq!(labels(&c, &audio, &truth, &exact), expected);
 }
 
 #[test]
 fn the_shortest_setting_labels_like_the_default_at_almost_the_same_latency() {
     let c = shipped_hit_model();
-    let drums = [
-        (Demo::Kick, DrumClass::Kick),
-        (Demo::Snare, DrumClass::Snare),
-        (Demo::ClosedHat, DrumClass::ClosedHat),
-        (Demo::Kick, DrumClass::Kick),
-    ];
-    let (audio, truth) = one_at_a_time(&drums);
+    let (audio, truth) = one_at_a_time(&DRUMS);
     let short = HitConfig { lookahead_s: MIN_LOOKAHEAD_S, ..HitConfig::default() };
     let default = HitConfig::default();
     // Below the onset detector's own delay a shorter window would bring no note earlier, so the
@@ -86,7 +82,7 @@ fn the_shortest_setting_labels_like_the_default_at_almost_the_same_latency() {
     assert!(short_det.latency_samples() <= default_det.latency_samples());
     assert_eq!(short_det.lookahead_samples(), short_det.latency_samples(), "the window runs to the latency");
     assert!(short_lab.window_seconds() > 0.045);
-    let expected: Vec<Option<DrumClass>> = drums.iter().map(|d| Some(d.1)).collect();
+    let expected: Vec<Option<DrumClass>> = DRUMS.iter().map(|d| Some(d.1)).collect();
     assert_eq!(labels(&c, &audio, &truth, &default), expected);
     assert_eq!(labels(&c, &audio, &truth, &short), expected);
 }
