@@ -1,6 +1,7 @@
 //! Small signal functions shared by run-time code (features, hit detection, fingerprints, the
 //! synthesised drums) and training augmentation: peak measurement and normalisation, and an RBJ
-//! biquad. Kept apart from `augment` so run-time modules do not depend on training code.
+//! biquad. Kept apart from training augmentation (`drumsort-train`'s `augment`) so run-time modules
+//! do not depend on training code.
 
 /// A direct-form-I biquad (RBJ audio-EQ cookbook coefficients).
 #[derive(Clone, Copy, Debug)]

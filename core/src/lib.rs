@@ -1,12 +1,11 @@
-//! Drumsort core: decoding, features, the classifier model and its training, the library index
-//! and hit detection, shared by the CLI, the plugin and the developer tasks. Depends on no
-//! plugin, GUI or CLI crate.
+//! Drumsort core: decoding, features, the classifier model, the library index and hit
+//! detection, shared by the CLI, the plugin and the developer tasks. Training and evaluation live
+//! in `drumsort-train` (`train/`), out of the shipped runtime. Depends on no plugin, GUI or CLI
+//! crate.
 
 pub mod analyse;
-pub mod augment;
 pub mod class;
 pub mod classifier;
-pub mod dataset;
 pub mod decode;
 pub mod dsp;
 pub mod fuzz;
@@ -14,7 +13,6 @@ pub mod hits;
 pub mod index;
 pub mod library;
 pub mod mel;
-pub mod metrics;
 pub mod midi_file;
 pub mod model;
 pub mod onset;
@@ -22,7 +20,6 @@ pub mod resample;
 #[cfg(feature = "shipped-model")]
 pub mod shipped;
 pub mod synth;
-pub mod train;
 pub mod walk;
 
 pub use class::DrumClass;

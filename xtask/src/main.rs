@@ -1,21 +1,15 @@
-//! Developer and release tasks: `cargo xtask <bundle|install|train|eval|demo|bench|fuzz>`.
+//! Developer and release tasks: `cargo xtask <bundle|install|train|eval|demo|bench|fuzz|...>`.
+//! Training and evaluation (`train`, `eval`, `make-performances`, `eval-hits`, `tune-hits`) live in
+//! `drumsort-train`; their arms here only dispatch to it.
 
 mod bench;
 mod bench_plugin;
 mod bench_scan;
 mod bundle;
-mod confusion_png;
 mod demo;
-mod eval;
-mod eval_hits;
-mod eval_report;
-mod folder;
 mod fuzz;
 mod fuzz_seeds;
 mod install;
-mod performances;
-mod train;
-mod tune_hits;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -34,15 +28,15 @@ enum Command {
     Install,
     /// Train the classifier and write assets/model/ (the hit model and assets/hit-model/ with
     /// --hits-only).
-    Train(train::TrainArgs),
+    Train(drumsort_train::recipe::TrainArgs),
     /// Evaluate a model on a labelled folder.
-    Eval(eval::EvalArgs),
+    Eval(drumsort_train::eval::EvalArgs),
     /// Write the synthesised demo one-shots to assets/demo/.
     Demo,
     /// Print throughput figures (decode, features, inference, end to end).
     Bench(bench::BenchArgs),
     /// Write annotated drum tracks built from the validation one-shots (target/performances).
-    MakePerformances(performances::PerformancesArgs),
+    MakePerformances(drumsort_train::performances::PerformancesArgs),
     /// Child process of `bench --scale`: one scan of the generated library, prints its figures.
     #[command(hide = true)]
     BenchScaleOne {
@@ -58,17 +52,11 @@ enum Command {
         samples: usize,
     },
     /// Score the hit path (onsets, classes, timing) on annotated drum tracks.
-    EvalHits(eval_hits::EvalHitsArgs),
+    EvalHits(drumsort_train::eval_hits::EvalHitsArgs),
     /// Tune the hit labeller's per-class thresholds on tracks played from the val one-shots.
-    TuneHits(tune_hits::TuneHitsArgs),
+    TuneHits(drumsort_train::tune_hits::TuneHitsArgs),
     /// Run the cargo-fuzz targets for a time budget each; print executions and coverage.
     Fuzz(fuzz::FuzzArgs),
-}
-
-/// Hex SHA-256 of some bytes (model versions).
-pub fn hex_sha256(bytes: &[u8]) -> String {
-    use sha2::{Digest, Sha256};
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn main() -> Result<()> {
@@ -83,15 +71,15 @@ fn main() -> Result<()> {
     std::env::set_current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))?;
     match Cli::parse().command {
         Command::Install => install::run(),
-        Command::Train(args) => train::run(args),
-        Command::Eval(args) => eval::run(args),
+        Command::Train(args) => drumsort_train::recipe::run(args),
+        Command::Eval(args) => drumsort_train::eval::run(args),
         Command::Bench(args) => bench::run(args),
         Command::BenchScaleOne { files, model } => bench_scan::scale_one(files, &model),
         Command::BenchPluginLoad { samples } => bench_plugin::load_child(samples),
         Command::Demo => demo::write_all(std::path::Path::new("assets/demo")),
-        Command::MakePerformances(args) => performances::run(args),
-        Command::EvalHits(args) => eval_hits::run(args),
-        Command::TuneHits(args) => tune_hits::run(args),
+        Command::MakePerformances(args) => drumsort_train::performances::run(args),
+        Command::EvalHits(args) => drumsort_train::eval_hits::run(args),
+        Command::TuneHits(args) => drumsort_train::tune_hits::run(args),
         Command::Fuzz(args) => fuzz::run(args),
     }
 }

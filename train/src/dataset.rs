@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use crate::class::DrumClass;
-use crate::decode::{decode_file, is_audio_extension, DecodeError, DecodeOptions};
+use drumsort_core::decode::{decode_file, is_audio_extension, DecodeError, DecodeOptions};
+use drumsort_core::DrumClass;
 
 pub mod manifest;
 

@@ -1,5 +1,5 @@
 use super::*;
-use crate::synth::Demo;
+use drumsort_core::synth::Demo;
 
 /// Synthesised clips stand in for a dataset: two renders (seeds) of every demo sound.
 fn clips() -> Vec<Clip> {

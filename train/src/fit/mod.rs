@@ -1,5 +1,6 @@
 //! Training: class-balanced sampling, augmentation, two-drum mixtures, short onset crops, AdamW,
-//! per-epoch validation and best-checkpoint selection. `cargo xtask train` is a thin wrapper.
+//! per-epoch validation and best-checkpoint selection. `cargo xtask train` runs it through
+//! [`crate::recipe`], which picks the config and gathers the data.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -7,6 +8,11 @@ use std::time::Instant;
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{Optimizer, VarBuilder, VarMap};
+use drumsort_core::classifier::{equal_length_batches, prepare_features, prepare_hit_features, Features};
+use drumsort_core::hits::{CONTEXT_S, PRE_ROLL_S};
+use drumsort_core::mel::{MelConfig, MelSpectrogram};
+use drumsort_core::model::{self, DrumNet};
+use drumsort_core::DrumClass;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -15,13 +21,8 @@ use rayon::prelude::*;
 mod ema;
 
 use crate::augment;
-use crate::class::DrumClass;
-use crate::classifier::{equal_length_batches, prepare_features, prepare_hit_features, Features};
 use crate::dataset::{Clip, HitClip};
-use crate::hits::CONTEXT_S;
-use crate::mel::{MelConfig, MelSpectrogram};
 use crate::metrics::{evaluate, Evaluation};
-use crate::model::{self, DrumNet};
 use ema::{snapshot, Ema};
 
 /// Hyper-parameters of a training run; serialised into the model's metadata.
@@ -310,7 +311,7 @@ fn one_shot_crop(cfg: &TrainConfig, sr: f32, rng: &mut ChaCha8Rng) -> Option<usi
 
 /// The windows a `hits_only` model is also validated on, seconds from the pre-roll: what the hit
 /// labeller hears at lookaheads of 20 and 30 ms.
-pub const SHORT_CROPS_S: [f32; 2] = [crate::hits::PRE_ROLL_S + 0.02, crate::hits::PRE_ROLL_S + 0.03];
+pub const SHORT_CROPS_S: [f32; 2] = [PRE_ROLL_S + 0.02, PRE_ROLL_S + 0.03];
 
 /// What checkpoints are ranked by: whole validation clips and their 50 ms crops alike, or, for a
 /// `hits_only` model (it never hears a whole second), the crops alone: the 50 ms ones and the

@@ -9,7 +9,7 @@ use rand::Rng;
 use rustfft::num_complex::Complex32;
 use rustfft::FftPlanner;
 
-use crate::dsp::{normalise_peak, peak, Biquad};
+use drumsort_core::dsp::{normalise_peak, peak, Biquad};
 
 /// Resamples by `factor` (output is `len / factor` long; factor > 1 raises pitch) with cubic
 /// interpolation. Only for augmentation of pitch by a few semitones, where the little aliasing
@@ -167,7 +167,7 @@ pub fn mix(a: &[f32], b: &[f32], gain_b: f32) -> Vec<f32> {
 /// still ringing when the next one starts: `b` from `offset` samples on, at gain `gain_b`. The
 /// label stays `a`'s; only the new hit counts. Also returns the `context` samples before `a`
 /// starts (`b` up to `offset`, silence before `b`), at the same gain: what was ringing when `a`
-/// was struck, as the hit labeller hears it ([`crate::classifier::prepare_hit_features`]).
+/// was struck, as the hit labeller hears it ([`drumsort_core::classifier::prepare_hit_features`]).
 pub fn bleed(a: &[f32], b: &[f32], offset: usize, gain_b: f32, context: usize) -> (Vec<f32>, Vec<f32>) {
     let mut out = a.to_vec();
     out.iter_mut().zip(b.iter().skip(offset)).for_each(|(o, v)| *o += gain_b * v);

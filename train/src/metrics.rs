@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use crate::class::DrumClass;
+use drumsort_core::DrumClass;
 
 pub mod bootstrap;
 pub mod calibration;

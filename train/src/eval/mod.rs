@@ -10,16 +10,18 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use drumsort_core::classifier::{prepare_features, Classifier, ModelMeta};
-use drumsort_core::dataset::manifest::{self, ManifestRow, Seen, Subset};
-use drumsort_core::dataset::Clip;
 use drumsort_core::decode::DecodeOptions;
-use drumsort_core::metrics::bootstrap::{group_bootstrap, group_items, BootstrapOptions, Interval};
-use drumsort_core::metrics::calibration::{calibration, Calibration, DEFAULT_BINS};
-use drumsort_core::metrics::{evaluate, Evaluation};
 use drumsort_core::DrumClass;
 use rayon::prelude::*;
 
-use crate::eval_report;
+use crate::dataset::manifest::{self, ManifestRow, Seen, Subset};
+use crate::dataset::Clip;
+use crate::metrics::bootstrap::{group_bootstrap, group_items, BootstrapOptions, Interval};
+use crate::metrics::calibration::{calibration, Calibration, DEFAULT_BINS};
+use crate::metrics::{evaluate, Evaluation};
+
+mod confusion_png;
+mod report;
 
 /// Options of `cargo xtask eval`.
 #[derive(Debug, clap::Args)]
@@ -301,9 +303,9 @@ pub fn run(args: EvalArgs) -> Result<()> {
             clips,
         });
     }
-    print!("{}", eval_report::text(&args, &files, &opts, &models));
+    print!("{}", report::text(&args, &files, &opts, &models));
     if let Some(path) = &args.json {
-        let json = eval_report::json(&args, &files, &opts, &models);
+        let json = report::json(&args, &files, &opts, &models);
         std::fs::write(path, serde_json::to_string_pretty(&json)? + "\n")
             .with_context(|| format!("writing {}", path.display()))?;
         println!("wrote {}", path.display());
@@ -312,7 +314,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
         for (i, m) in models.iter().enumerate() {
             let out = if models.len() == 1 { path.clone() } else { numbered(path, i + 1) };
             let all = &m.subsets[0].evaluation;
-            crate::confusion_png::write(all, &out).with_context(|| format!("writing {}", out.display()))?;
+            confusion_png::write(all, &out).with_context(|| format!("writing {}", out.display()))?;
             println!("wrote {}", out.display());
         }
     }

@@ -14,13 +14,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
-use drumsort_core::dataset::manifest::{manifest_key, parse_manifest};
 use drumsort_core::DrumClass;
 use rand::seq::SliceRandom;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use super::{Library, Note, Shot};
+use crate::dataset::manifest::{manifest_key, parse_manifest};
 
 /// What kind of kits a track set is played with.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -138,7 +138,7 @@ pub fn acoustic_feel(notes: &mut Vec<Note>, bar: usize, rng: &mut ChaCha8Rng) {
             }
         }
     }
-    if bar % 4 != 0 && rng.gen_bool(0.15) && !has(notes, 0.0, DrumClass::Crash) {
+    if !bar.is_multiple_of(4) && rng.gen_bool(0.15) && !has(notes, 0.0, DrumClass::Crash) {
         notes.retain(|n| !(n.step == 0.0 && matches!(n.class, DrumClass::ClosedHat | DrumClass::Ride)));
         notes.push(Note { step: 0.0, class: DrumClass::Crash, velocity: 0.75, variant: 0 });
         if !has(notes, 0.0, DrumClass::Kick) {

@@ -3,9 +3,10 @@
 use std::path::Path;
 
 use anyhow::Result;
-use drumsort_core::metrics::Evaluation;
 use drumsort_core::DrumClass;
 use plotters::prelude::*;
+
+use crate::metrics::Evaluation;
 
 /// Draws `eval`'s confusion matrix, rows normalised by support, counts printed in each cell.
 pub fn write(eval: &Evaluation, path: &Path) -> Result<()> {

@@ -1,23 +1,19 @@
-//! `cargo xtask train`: decode the labelled folders once, train, tune the reject threshold on
-//! validation, and write `assets/model/` (`assets/hit-model/` with `--hits-only`; weights + metadata with the command, data hash and
-//! figures that produced them).
+//! What `cargo xtask train` trains: its flags ([`TrainArgs`]), the hit model's preset
+//! ([`HIT_RECIPE`]) and the training config, tracks and features they ask for. [`run`] is the
+//! command itself, `inputs` gathers what it trains on besides the labelled one-shots.
 
-use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::path::PathBuf;
 
-use anyhow::{bail, Context, Result};
-use drumsort_core::classifier::{ModelMeta, Thresholds, META_FILE, WEIGHTS_FILE};
-use drumsort_core::dataset;
-use drumsort_core::decode::DecodeOptions;
+use anyhow::{bail, Result};
 use drumsort_core::hits::{CONTEXT_S, MAX_LOOKAHEAD_S, MIN_LOOKAHEAD_S, PRE_ROLL_S};
 use drumsort_core::mel::MelConfig;
-use drumsort_core::onset::{detect_all, OnsetConfig};
-use drumsort_core::train::{train, TrainConfig};
-use drumsort_core::DrumClass;
-use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::folder::{load_folder, load_items};
-use crate::performances::{KitKind, Play};
+use crate::fit::TrainConfig;
+
+mod inputs;
+mod run;
+
+pub use run::run;
 
 /// Options of `cargo xtask train`.
 #[derive(Debug, clap::Args)]
@@ -210,6 +206,12 @@ pub fn config(args: &TrainArgs) -> (TrainConfig, Tracks) {
     (cfg, tracks)
 }
 
+/// Hex SHA-256 of some bytes (model versions, the kit order of `--kit-fraction`).
+fn hex_sha256(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// The log-mel features `args` ask for.
 fn mel_config(args: &TrainArgs) -> Result<MelConfig> {
     let d = MelConfig::default();
@@ -225,236 +227,14 @@ fn mel_config(args: &TrainArgs) -> Result<MelConfig> {
     Ok(cfg)
 }
 
-/// Keeps whole kits (`source_group` in `manifest`) until they hold about `fraction` of the files,
-/// in the order of a hash of the kit's name, so a larger fraction keeps the smaller one's kits.
-fn keep_kits(items: Vec<(PathBuf, DrumClass)>, manifest: &Path, fraction: f64) -> Result<Vec<(PathBuf, DrumClass)>> {
-    use std::collections::HashMap;
-    let text = std::fs::read_to_string(manifest).with_context(|| format!("reading {}", manifest.display()))?;
-    let root = manifest.parent().unwrap_or(Path::new("."));
-    // Columns: split, class, path, ..., source_group, sound_kind, dup_cluster (a free-text
-    // license column may hold commas, so the kit is counted from the end).
-    let kit_of: HashMap<PathBuf, String> = text
-        .lines()
-        .skip(1)
-        .filter_map(|line| {
-            let cols: Vec<&str> = line.split(',').collect();
-            (cols.len() >= 6).then(|| (root.join(cols[2]), cols[cols.len() - 3].to_string()))
-        })
-        .collect();
-    let kit = |p: &PathBuf| kit_of.get(p).map_or("", String::as_str);
-    // Kits in hash order, taken until they hold `fraction` of the files.
-    let mut files_per_kit: HashMap<&str, usize> = HashMap::new();
-    for (p, _) in &items {
-        *files_per_kit.entry(kit(p)).or_default() += 1;
-    }
-    let mut kits: Vec<(&str, usize)> = files_per_kit.into_iter().collect();
-    kits.sort_by_key(|(k, _)| crate::hex_sha256(k.as_bytes()));
-    let target = (fraction * items.len() as f64).ceil() as usize;
-    let mut taken = 0;
-    let kept_kits: std::collections::HashSet<&str> = kits
-        .into_iter()
-        .take_while(|&(_, n)| {
-            let more = taken < target;
-            taken += n;
-            more
-        })
-        .map(|(k, _)| k)
-        .collect();
-    let before = items.len();
-    let kept: Vec<_> = items.iter().filter(|(p, _)| kept_kits.contains(kit(p))).cloned().collect();
-    eprintln!("kit fraction {fraction}: kept {} of {before} training files", kept.len());
-    Ok(kept)
-}
-
-/// Annotations less than this apart are one hit struck together.
-const TOGETHER_S: f64 = 0.015;
-
-/// Hits cut from `n` tracks played from the one-shots of `dir`: from the hit labeller's pre-roll
-/// before each hit to a little past the longest crop.
-fn track_hits(
-    dir: &Path,
-    tracks: Tracks,
-    seed: u64,
-    cfg: &TrainConfig,
-    non_hits: bool,
-    kit_blend: f64,
-) -> Result<Vec<dataset::HitClip>> {
-    let mut hits = Vec::new();
-    let t = Instant::now();
-    let len_s = cfg.crop_ms.1 / 1000.0 + 0.01;
-    let sr = crate::performances::SR;
-    let context_s = if cfg.background_removal { CONTEXT_S } else { 0.0 };
-    let mut non = 0;
-    let mut cut = |audio: &[f32], annotations: &[(f64, DrumClass)]| -> Result<()> {
-        hits.extend(dataset::hit_clips(audio, sr, annotations, TOGETHER_S, context_s, PRE_ROLL_S, len_s));
-        if non_hits {
-            let onset_cfg = OnsetConfig { sensitivity: NON_HIT_SENSITIVITY, ..OnsetConfig::default() };
-            let onsets: Vec<f64> =
-                detect_all(audio, sr, 512, &onset_cfg).into_iter().map(|(s, _)| s as f64 / f64::from(sr)).collect();
-            let clips =
-                dataset::non_hit_clips(audio, sr, annotations, &onsets, NON_HIT_TOL_S, context_s, PRE_ROLL_S, len_s);
-            non += clips.len();
-            hits.extend(clips);
-        }
-        Ok(())
-    };
-    let kinds = [(tracks.any, KitKind::Any, seed), (tracks.acoustic, KitKind::Acoustic, seed.wrapping_add(1))];
-    for (n, kind, seed) in kinds.into_iter().filter(|k| k.0 > 0) {
-        let play = Play { blend_prob: kit_blend, kind };
-        crate::performances::for_each_track(dir, n, seed, play, |_, audio, annotations| cut(audio, annotations))?;
-    }
-    if hits.is_empty() {
-        return Ok(hits);
-    }
-    let non = if non_hits { format!(" ({non} of them onsets where nothing was played)") } else { String::new() };
-    eprintln!(
-        "cut {} hits{non} from {} tracks ({} of acoustic kits) played from {} in {:.1} s",
-        hits.len(),
-        tracks.any + tracks.acoustic,
-        tracks.acoustic,
-        dir.display(),
-        t.elapsed().as_secs_f64()
-    );
-    Ok(hits)
-}
-
-/// The detector's sensitivity when it looks for onsets where nothing was played (`--non-hits`):
-/// above the default 0.5, so the model also learns the false onsets of a more sensitive setting.
-const NON_HIT_SENSITIVITY: f32 = 0.8;
-/// A detected onset this far from every annotation is not a hit (`eval-hits`' tolerance).
-const NON_HIT_TOL_S: f64 = crate::eval_hits::DEFAULT_TOLERANCE_S;
-
-pub fn run(args: TrainArgs) -> Result<()> {
-    let (cfg, tracks) = config(&args);
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(if cfg.hits_only { "assets/hit-model" } else { "assets/model" }));
-    let mel_cfg = mel_config(&args)?;
-    // Decode a little more than the model sees, so time-shift augmentation has real audio.
-    let opts = DecodeOptions {
-        target_rate: mel_cfg.sample_rate,
-        max_seconds: cfg.analysis_seconds + 0.1,
-        ..DecodeOptions::default()
-    };
-    let mut train_items =
-        dataset::list_labelled(&args.train).with_context(|| format!("listing {}", args.train.display()))?;
-    if args.kit_fraction < 1.0 {
-        let manifest = args.train.parent().unwrap_or(Path::new(".")).join("MANIFEST.csv");
-        train_items = keep_kits(train_items, &manifest, args.kit_fraction)?;
-    }
-    let (train_clips, train_hash) = load_items(&args.train, train_items, &opts)?;
-    let (val_clips, val_hash) = load_folder(&args.val, &opts)?;
-    if train_clips.is_empty() || val_clips.is_empty() {
-        bail!("need decodable files in both {} and {}", args.train.display(), args.val.display());
-    }
-
-    let hits = track_hits(&args.train, tracks, cfg.seed, &cfg, args.non_hits, args.kit_blend.clamp(0.0, 1.0))?;
-
-    let started = Instant::now();
-    let bar = ProgressBar::new(0);
-    bar.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} steps  {elapsed_precise} eta {eta}  {msg}")?);
-    let trained = train(
-        &cfg,
-        &mel_cfg,
-        &train_clips,
-        &hits,
-        &val_clips,
-        |step, total| {
-            bar.set_length(total as u64);
-            bar.set_position(step as u64);
-        },
-        |r| {
-            // suspend() prints whether or not the bar is drawn (logs, CI, pipes).
-            bar.suspend(|| {
-                println!(
-                    "epoch {:>3}  loss {:.4}  val top-1 {:.4}  macro-F1 {:.4}  crop-50ms top-1 {:.4}  ({:.0} s)",
-                    r.epoch, r.train_loss, r.val.top1, r.val.macro_f1, r.val_crop50_top1, r.seconds
-                )
-            });
-        },
-    )?;
-    bar.finish_and_clear();
-    println!(
-        "best epoch {} (selection score {:.4}) after {:.0} s",
-        trained.best.epoch,
-        trained.best.selection_score,
-        started.elapsed().as_secs_f64()
-    );
-
-    std::fs::create_dir_all(&out)?;
-    let weights_path = out.join(WEIGHTS_FILE);
-    candle_core::safetensors::save(&trained.tensors, &weights_path)?;
-    let command = format!("cargo xtask train {}", std::env::args().skip(2).collect::<Vec<_>>().join(" "));
-    let mut meta = ModelMeta {
-        model_version: String::new(),
-        classes: DrumClass::ALL.iter().map(|c| c.as_str().to_string()).collect(),
-        model: trained.model.clone(),
-        features: mel_cfg,
-        analysis_seconds: cfg.analysis_seconds,
-        hit_background_removed: cfg.background_removal,
-        thresholds: Thresholds::new(0.0, 0.5),
-        training: serde_json::json!({
-            "command": command.trim_end(),
-            "config": cfg,
-            "train_dir": args.train,
-            "val_dir": args.val,
-            "train_manifest_sha256": train_hash,
-            "val_manifest_sha256": val_hash,
-            "train_files": train_clips.len(),
-            "tracks": tracks.any,
-            "acoustic_tracks": tracks.acoustic,
-            "track_hits": hits.len(),
-            "non_hits": args.non_hits,
-            "val_files": val_clips.len(),
-            "best_epoch": trained.best.epoch,
-            "seconds": started.elapsed().as_secs_f64().round(),
-            "history": trained.history.iter().map(|r| serde_json::json!({
-                "epoch": r.epoch, "loss": r.train_loss, "val_top1": r.val.top1,
-                "val_macro_f1": r.val.macro_f1, "val_crop50_top1": r.val_crop50_top1,
-            })).collect::<Vec<_>>(),
-        }),
-        validation: serde_json::Value::Null,
-    };
-    let weights = std::fs::read(&weights_path)?;
-    meta.model_version = format!("drumsort-{}", &crate::hex_sha256(&weights)[..12]);
-
-    // Tune the reject threshold on validation with the saved weights, then record the figures
-    // exactly as `cargo xtask eval` will reproduce them.
-    let mut best = (f32::MIN, 0.0f32);
-    for t in (0..=12).map(|i| i as f32 * 0.05) {
-        meta.thresholds.reject_other = t;
-        let eval = crate::eval::evaluate_clips(&weights, &meta, &val_clips, None)?;
-        let score = (eval.top1 + eval.macro_f1) as f32;
-        if score > best.0 + 1e-6 {
-            best = (score, t);
-        }
-    }
-    meta.thresholds.reject_other = best.1;
-    let full = crate::eval::evaluate_clips(&weights, &meta, &val_clips, None)?;
-    let crop = crate::eval::evaluate_clips(&weights, &meta, &val_clips, Some(0.05))?;
-    println!(
-        "reject_other threshold {:.2}\n{full}\n50 ms crops: top-1 {:.4}  macro-F1 {:.4}",
-        best.1, crop.top1, crop.macro_f1
-    );
-    crate::tune_hits::tune_meta(&weights, &mut meta, &args.val, 12, crate::tune_hits::TUNE_SEED)?;
-    meta.validation = serde_json::json!({
-        "data": args.val,
-        "top1": full.top1,
-        "macro_f1": full.macro_f1,
-        "crop50_top1": crop.top1,
-        "crop50_macro_f1": crop.macro_f1,
-        "per_class_f1": full.per_class.iter().map(|m| (m.class.as_str().to_string(), serde_json::json!(m.f1))).collect::<serde_json::Map<_, _>>(),
-    });
-    std::fs::write(out.join(META_FILE), serde_json::to_string_pretty(&meta)? + "\n")?;
-    println!("wrote {} and {}", weights_path.display(), out.join(META_FILE).display());
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use std::path::Path;
+
     use clap::Parser;
+    use drumsort_core::classifier::META_FILE;
+
+    use super::*;
 
     #[derive(Parser)]
     struct Cli {

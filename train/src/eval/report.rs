@@ -4,13 +4,13 @@
 
 use std::fmt::Write;
 
-use drumsort_core::dataset::manifest::Subset;
-use drumsort_core::metrics::bootstrap::{BootstrapOptions, Interval};
-use drumsort_core::metrics::calibration::DEFAULT_BINS;
 use drumsort_core::DrumClass;
 use serde_json::{json, Value};
 
-use crate::eval::{EvalArgs, Files, ModelFigures};
+use super::{EvalArgs, Files, ModelFigures};
+use crate::dataset::manifest::Subset;
+use crate::metrics::bootstrap::{BootstrapOptions, Interval};
+use crate::metrics::calibration::DEFAULT_BINS;
 
 /// What "confidence" is, for the printout and the JSON.
 const CONFIDENCE: &str = "the sigmoid score of the decided class (the model's scores are independent \
@@ -220,8 +220,7 @@ pub fn json(args: &EvalArgs, files: &Files, opts: &BootstrapOptions, models: &[M
         .iter()
         .map(|name| {
             let figs: Vec<_> = models.iter().filter_map(|m| m.subset(name)).collect();
-            let of =
-                |f: &dyn Fn(&crate::eval::SubsetFigures) -> f64| spread(&figs.iter().map(|x| f(x)).collect::<Vec<_>>());
+            let of = |f: &dyn Fn(&super::SubsetFigures) -> f64| spread(&figs.iter().map(|x| f(x)).collect::<Vec<_>>());
             let value = json!({
                 "n": figs[0].n,
                 "kits": figs[0].kits,

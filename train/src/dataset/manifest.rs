@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 use std::path::{Component, Path};
 
-use crate::class::DrumClass;
+use drumsort_core::DrumClass;
 
 /// The columns of a manifest row that evaluation uses.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]

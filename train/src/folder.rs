@@ -5,9 +5,10 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use drumsort_core::dataset;
 use drumsort_core::decode::DecodeOptions;
 use drumsort_core::DrumClass;
+
+use crate::dataset;
 
 /// Decodes a labelled folder, printing what failed.
 pub fn load_folder(dir: &Path, opts: &DecodeOptions) -> Result<(Vec<dataset::Clip>, String)> {
