@@ -6,10 +6,12 @@ mod bench;
 mod bench_plugin;
 mod bench_scan;
 mod bundle;
+mod bundle_windows;
 mod demo;
 mod fuzz;
 mod fuzz_seeds;
 mod install;
+mod windows_build;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -26,6 +28,9 @@ struct Cli {
 enum Command {
     /// Bundle the plugin (release) and copy it into ~/.clap and ~/.vst3.
     Install,
+    /// Cross-build the plugin and the CLI for 64-bit Windows (release; Debian's Rust and
+    /// mingw-w64) into target/bundled-windows/, with a zip for users.
+    BundleWindows(bundle_windows::BundleWindowsArgs),
     /// Train the classifier and write assets/model/ (the hit model and assets/hit-model/ with
     /// --hits-only).
     Train(drumsort_train::recipe::TrainArgs),
@@ -71,6 +76,7 @@ fn main() -> Result<()> {
     std::env::set_current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))?;
     match Cli::parse().command {
         Command::Install => install::run(),
+        Command::BundleWindows(args) => bundle_windows::run(args),
         Command::Train(args) => drumsort_train::recipe::run(args),
         Command::Eval(args) => drumsort_train::eval::run(args),
         Command::Bench(args) => bench::run(args),
