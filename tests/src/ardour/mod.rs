@@ -24,9 +24,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use drumsort_core::synth::Demo;
-use drumsort_core::DrumClass;
-
 /// The session's sample rate.
 pub const SAMPLE_RATE: u32 = 48_000;
 /// The snapshot with "notes to clicks" after Drumsort (see `tests/ardour/build_session.lua`).
@@ -301,86 +298,11 @@ fn output_within(command: &mut Command, limit: Duration) -> (ExitStatus, String)
     (status, text)
 }
 
-// ---------------------------------------------------------------------------------------------
-// The drum pattern and the session
-// ---------------------------------------------------------------------------------------------
+mod pattern;
+mod results;
 
-/// A drum pattern: where each hit's attack starts and what it is, and the stereo audio (the
-/// right channel is the left at half level, so a swapped or mixed channel shows).
-#[derive(Debug, Clone)]
-pub struct Pattern {
-    pub hits: Vec<(u64, DrumClass)>,
-    pub audio: [Vec<f32>; 2],
-}
-
-impl Pattern {
-    /// Kick, hat, snare, hat as 8th notes at 120 bpm, twice (the synthesised demo sounds), after
-    /// 1/8 s of silence and with 5/8 s from the last hit to the end (no region or transport fade
-    /// touches a sound), 2.5 s in all.
-    pub fn new() -> Self {
-        let demos = [Demo::Kick, Demo::ClosedHat, Demo::Snare, Demo::ClosedHat];
-        let step = SAMPLE_RATE as usize / 4;
-        let mut left = vec![0.0f32; step * 10];
-        let mut hits = Vec::new();
-        for (i, demo) in demos.iter().cycle().take(8).enumerate() {
-            let sound = demo.render(SAMPLE_RATE, i as u64);
-            let attack = sound.iter().position(|x| x.abs() > 1e-3).unwrap_or(0);
-            let at = step / 2 + i * step;
-            for (j, &x) in sound[attack..].iter().enumerate().take(step) {
-                left[at + j] += x * 0.8;
-            }
-            hits.push((at as u64, demo.class()));
-        }
-        let right = left.iter().map(|x| x * 0.5).collect();
-        Self { hits, audio: [left, right] }
-    }
-
-    pub fn len(&self) -> usize {
-        self.audio[0].len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
-impl Default for Pattern {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-/// Writes `samples` as a mono 32-bit float WAV at [`SAMPLE_RATE`].
-pub fn write_mono(path: &Path, samples: &[f32]) {
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: SAMPLE_RATE,
-        bits_per_sample: 32,
-        sample_format: hound::SampleFormat::Float,
-    };
-    let mut writer =
-        hound::WavWriter::create(path, spec).unwrap_or_else(|err| panic!("cannot create {}: {err}", path.display()));
-    for &x in samples {
-        writer.write_sample(x).expect("cannot write a WAV sample");
-    }
-    writer.finalize().expect("cannot finish the WAV");
-}
-
-/// Reads a stereo 32-bit float WAV at [`SAMPLE_RATE`].
-pub fn read_stereo(path: &Path) -> [Vec<f32>; 2] {
-    let mut reader = hound::WavReader::open(path).unwrap_or_else(|err| panic!("cannot read {}: {err}", path.display()));
-    let spec = reader.spec();
-    assert_eq!(
-        (spec.channels, spec.sample_rate, spec.sample_format, spec.bits_per_sample),
-        (2, SAMPLE_RATE, hound::SampleFormat::Float, 32),
-        "{} is not a stereo 32-bit float WAV at {SAMPLE_RATE} Hz",
-        path.display()
-    );
-    let samples: Vec<f32> = reader.samples::<f32>().collect::<Result<_, _>>().expect("cannot read the WAV's samples");
-    let left = samples.iter().step_by(2).copied().collect();
-    let right = samples.iter().skip(1).step_by(2).copied().collect();
-    [left, right]
-}
+pub use pattern::{read_stereo, write_mono, Pattern};
+pub use results::{base64_decode, clicks, exact_lag, Click, SavedPlugin};
 
 /// The session the build script made, with the drum pattern on its drum track.
 #[derive(Debug, Clone)]
@@ -520,158 +442,9 @@ pub fn add_drum_region(xml: &str, playlist: &str, files: [&str; 2], length: u64)
     xml
 }
 
-// ---------------------------------------------------------------------------------------------
-// Reading the results
-// ---------------------------------------------------------------------------------------------
-
-/// The note-ons on one sample of an export of the notes snapshot, as "notes to clicks" draws
-/// them: the sample, how many, and the sum of their keys.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Click {
-    pub sample: u64,
-    pub notes: u8,
-    pub key_sum: u16,
-}
-
-/// The notes in an export of the notes snapshot (see `tests/ardour/notes_to_clicks.lua`).
-///
-/// # Panics
-///
-/// On a non-zero sample that is not a click (audio got through).
-pub fn clicks(export: &[Vec<f32>; 2]) -> Vec<Click> {
-    let [left, right] = export;
-    let mut out = Vec::new();
-    for (i, (&l, &r)) in left.iter().zip(right).enumerate() {
-        if l == 0.0 && r == 0.0 {
-            continue;
-        }
-        let (notes, key_sum) = (l * 16.0, r * 1024.0);
-        assert!(
-            notes.fract() == 0.0 && (1.0..=16.0).contains(&notes) && key_sum.fract() == 0.0 && key_sum >= 0.0,
-            "sample {i} of the notes export ({l}, {r}) is not a click of note-ons: audio got through"
-        );
-        out.push(Click { sample: i as u64, notes: notes as u8, key_sum: key_sum as u16 });
-    }
-    out
-}
-
-/// The smallest lag `k` (within `max`) for which `out[n] == in[n + k]`, bit for bit, wherever
-/// both exist in both channels, if any: how far the export is shifted from its input.
-pub fn exact_lag(out: &[Vec<f32>; 2], input: &[Vec<f32>; 2], max: i64) -> Option<i64> {
-    (0..=max).flat_map(|k| [k, -k]).find(|&k| {
-        out.iter().zip(input).all(|(o, i)| {
-            (0..o.len() as i64).all(|n| {
-                let j = n + k;
-                j < 0 || j >= i.len() as i64 || o[n as usize].to_bits() == i[j as usize].to_bits()
-            })
-        })
-    })
-}
-
-/// Ardour's `<Processor>` element for the plugin named `name` in a saved `.ardour` file: the
-/// parameter values Ardour keeps (`<Port id value>`, by VST3 parameter id) and the plugin's own
-/// state, decoded from the base64 `<chunk>`.
-#[derive(Debug, Clone)]
-pub struct SavedPlugin {
-    pub ports: BTreeMap<u32, f32>,
-    pub chunk: Vec<u8>,
-}
-
-impl SavedPlugin {
-    /// # Panics
-    ///
-    /// If the file has no such processor, or it has no state chunk.
-    pub fn read(xml: &str, name: &str) -> Self {
-        let start = xml
-            .match_indices("<Processor id=\"")
-            .map(|(i, _)| i)
-            .find(|&i| {
-                let tag = &xml[i..i + xml[i..].find('>').unwrap_or(0)];
-                tag.contains(&format!(" name=\"{name}\"")) && tag.contains(" type=\"vst3\"")
-            })
-            .unwrap_or_else(|| panic!("the saved session has no VST3 processor named {name:?}"));
-        let end = start + xml[start..].find("</Processor>").expect("unterminated <Processor>");
-        let body = &xml[start..end];
-        let attribute = |tag: &str, key: &str| -> Option<String> {
-            let at = tag.find(&format!(" {key}=\""))? + key.len() + 3;
-            Some(tag[at..at + tag[at..].find('"')?].to_owned())
-        };
-        let mut ports = BTreeMap::new();
-        for (i, _) in body.match_indices("<Port ") {
-            let tag = &body[i..i + body[i..].find('>').expect("unterminated <Port>")];
-            if let (Some(id), Some(value)) = (attribute(tag, "id"), attribute(tag, "value")) {
-                ports.insert(id.parse().expect("port id"), value.parse().expect("port value"));
-            }
-        }
-        let chunk_at = body.find("<chunk>").unwrap_or_else(|| panic!("{name} has no <chunk> in the saved session"))
-            + "<chunk>".len();
-        let chunk_end = chunk_at + body[chunk_at..].find("</chunk>").expect("unterminated <chunk>");
-        Self { ports, chunk: base64_decode(body[chunk_at..chunk_end].trim()) }
-    }
-
-    /// The JSON object in the state chunk (nice-plug's plugin state) that has a `"params"` key.
-    ///
-    /// # Panics
-    ///
-    /// If there is none.
-    pub fn state_json(&self) -> serde_json::Value {
-        let text = String::from_utf8_lossy(&self.chunk);
-        for (i, _) in text.match_indices('{') {
-            let mut stream = serde_json::Deserializer::from_str(&text[i..]).into_iter::<serde_json::Value>();
-            if let Some(Ok(value)) = stream.next() {
-                if value.get("params").is_some() {
-                    return value;
-                }
-            }
-        }
-        panic!("no JSON plugin state in the chunk: {text:?}")
-    }
-}
-
-/// Standard base64 (as glib writes it), whitespace ignored.
-pub fn base64_decode(text: &str) -> Vec<u8> {
-    let value = |c: u8| -> u32 {
-        match c {
-            b'A'..=b'Z' => u32::from(c - b'A'),
-            b'a'..=b'z' => u32::from(c - b'a') + 26,
-            b'0'..=b'9' => u32::from(c - b'0') + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => panic!("{:?} is not a base64 character", c as char),
-        }
-    };
-    let digits: Vec<u8> = text.bytes().filter(|c| !c.is_ascii_whitespace()).collect();
-    let mut out = Vec::with_capacity(digits.len() / 4 * 3);
-    for group in digits.chunks(4) {
-        let data: Vec<u8> = group.iter().copied().take_while(|&c| c != b'=').collect();
-        let bits = data.iter().fold(0u32, |acc, &c| acc << 6 | value(c)) << (6 * (4 - data.len()));
-        out.extend_from_slice(&bits.to_be_bytes()[1..data.len().max(1)]);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base64_decodes_padded_and_unpadded_groups() {
-        assert_eq!(base64_decode("TWFu"), b"Man");
-        assert_eq!(base64_decode("TWE="), b"Ma");
-        assert_eq!(base64_decode("TQ=="), b"M");
-        assert_eq!(base64_decode("VlNUMw==\n"), b"VST3");
-    }
-
-    #[test]
-    fn exact_lag_finds_a_shift() {
-        let input = [vec![0.0, 0.0, 1.0, 2.0, 3.0, 0.0], vec![0.0, 0.0, 0.5, 1.0, 1.5, 0.0]];
-        let early = [vec![1.0, 2.0, 3.0, 0.0, 0.0, 0.0], vec![0.5, 1.0, 1.5, 0.0, 0.0, 0.0]];
-        assert_eq!(exact_lag(&input, &input, 4), Some(0));
-        assert_eq!(exact_lag(&early, &input, 4), Some(2));
-        let late = [vec![0.0, 0.0, 0.0, 1.0, 2.0, 3.0], vec![0.0, 0.0, 0.0, 0.5, 1.0, 1.5]];
-        assert_eq!(exact_lag(&late, &input, 4), Some(-1));
-        assert_eq!(exact_lag(&early, &input, 1), None);
-    }
 
     #[test]
     fn add_drum_region_fills_an_empty_session() {
