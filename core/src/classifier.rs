@@ -242,6 +242,11 @@ impl Classifier {
         Ok(Self { net, mel, meta, device })
     }
 
+    /// The network itself, for running it on a batch tensor (a teacher in distillation).
+    pub fn network(&self) -> &DrumNet {
+        &self.net
+    }
+
     /// Loads `drumsort.safetensors` + `drumsort.json` from a directory.
     pub fn from_dir(dir: &Path) -> Result<Self> {
         let weights = std::fs::read(dir.join(WEIGHTS_FILE))?;
@@ -329,13 +334,20 @@ impl Classifier {
         for (s, &l) in scores.iter_mut().zip(logits) {
             *s = model::sigmoid(l);
         }
-        let best = (0..DrumClass::COUNT).max_by(|&a, &b| scores[a].total_cmp(&scores[b])).unwrap_or(0);
-        let mut class = DrumClass::from_index(best).unwrap_or(DrumClass::Other);
-        if class.is_drum() && scores[best] < self.meta.thresholds.reject_other {
-            class = DrumClass::Other;
-        }
-        Prediction { class, confidence: scores[class.index()], scores, embedding }
+        let (class, confidence) = decide_scores(&scores, self.meta.thresholds.reject_other);
+        Prediction { class, confidence, scores, embedding }
     }
+}
+
+/// The decision on a file's sigmoid scores: the best-scoring class, or `other` when the best is a
+/// drum scoring under `reject_other`; with the decided class's score as its confidence.
+pub fn decide_scores(scores: &[f32; DrumClass::COUNT], reject_other: f32) -> (DrumClass, f32) {
+    let best = (0..DrumClass::COUNT).max_by(|&a, &b| scores[a].total_cmp(&scores[b])).unwrap_or(0);
+    let mut class = DrumClass::from_index(best).unwrap_or(DrumClass::Other);
+    if class.is_drum() && scores[best] < reject_other {
+        class = DrumClass::Other;
+    }
+    (class, scores[class.index()])
 }
 
 /// A randomly initialised network with the shipped config, for tests of paths that need a model

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use drumsort_core::classifier::{prepare_features, Classifier, ModelMeta};
+use drumsort_core::classifier::{decide_scores, prepare_features, Classifier, ModelMeta, Prediction};
 use drumsort_core::decode::DecodeOptions;
 use drumsort_core::DrumClass;
 use rayon::prelude::*;
@@ -43,6 +43,10 @@ pub struct EvalArgs {
     /// Also evaluate on crops of this many milliseconds after the onset.
     #[arg(long, default_value_t = 50.0)]
     pub crop_ms: f32,
+    /// Score the --model dirs as one model, the mean of their sigmoid scores (decided with the
+    /// mean of their `reject_other` thresholds), instead of each on its own.
+    #[arg(long)]
+    pub ensemble: bool,
     /// Write the figures as JSON here (every subset, the reliability tables, each file's prediction).
     #[arg(long)]
     pub json: Option<PathBuf>,
@@ -62,11 +66,11 @@ pub fn evaluate_clips(
     let classifier = Classifier::from_bytes(weights, &serde_json::to_string(meta)?)?;
     let preds = classify(&classifier, clips, crop_seconds)?;
     let truth: Vec<_> = clips.iter().map(|c| c.class).collect();
-    Ok(evaluate(&truth, &preds.iter().map(|p| p.0).collect::<Vec<_>>()))
+    Ok(evaluate(&truth, &preds.iter().map(|p| p.class).collect::<Vec<_>>()))
 }
 
-/// The decided class and its confidence (the sigmoid score of that class) for each clip.
-fn classify(classifier: &Classifier, clips: &[Clip], crop_seconds: Option<f32>) -> Result<Vec<(DrumClass, f32)>> {
+/// Each clip's scores and decision.
+fn classify(classifier: &Classifier, clips: &[Clip], crop_seconds: Option<f32>) -> Result<Vec<Prediction>> {
     // A crop is what the real-time path sees: exactly that much audio after the onset, not
     // padded out to the full analysis length.
     let feats: Vec<_> = clips
@@ -76,7 +80,26 @@ fn classify(classifier: &Classifier, clips: &[Clip], crop_seconds: Option<f32>) 
             None => classifier.features(&c.samples),
         })
         .collect();
-    Ok(classifier.predict(&feats)?.into_iter().map(|p| (p.class, p.confidence)).collect())
+    Ok(classifier.predict(&feats)?)
+}
+
+/// The decided class and its confidence (the sigmoid score of that class) for each clip of one
+/// model, or of several as one (the mean of their scores, decided with their mean threshold).
+fn decisions(members: &[(&Classifier, &[Clip])], crop_seconds: Option<f32>) -> Result<Vec<(DrumClass, f32)>> {
+    let runs = members.iter().map(|(c, clips)| classify(c, clips, crop_seconds)).collect::<Result<Vec<_>>>()?;
+    let n = runs.len() as f32;
+    let reject = members.iter().map(|(c, _)| c.meta().thresholds.reject_other).sum::<f32>() / n;
+    Ok((0..runs[0].len())
+        .map(|i| {
+            let mut mean = [0f32; DrumClass::COUNT];
+            for run in &runs {
+                for (m, s) in mean.iter_mut().zip(run[i].scores) {
+                    *m += s / n;
+                }
+            }
+            decide_scores(&mean, reject)
+        })
+        .collect())
 }
 
 /// The evaluated files and what the manifest says of them.
@@ -275,11 +298,26 @@ pub fn run(args: EvalArgs) -> Result<()> {
     }
     let files = join_manifest(&args, first);
     let opts = BootstrapOptions { resamples: args.resamples, ..BootstrapOptions::default() };
+    let members: Vec<(&Classifier, &[Clip])> =
+        classifiers.iter().map(|c| (c, decoded[&key(c)].as_slice())).collect();
+    // One entry per scored model: each --model, or with --ensemble all of them as one.
+    type Scored<'a> = (PathBuf, String, &'a [(&'a Classifier, &'a [Clip])]);
+    let scored: Vec<Scored> = if args.ensemble {
+        let versions: Vec<&str> = classifiers.iter().map(|c| c.meta().model_version.as_str()).collect();
+        let dirs: Vec<String> = args.model.iter().map(|d| d.display().to_string()).collect();
+        let version = format!("ensemble of {}: {}", versions.len(), versions.join(" + "));
+        vec![(PathBuf::from(dirs.join(" + ")), version, &members[..])]
+    } else {
+        args.model
+            .iter()
+            .zip(&members)
+            .map(|(dir, m)| (dir.clone(), m.0.meta().model_version.clone(), std::slice::from_ref(m)))
+            .collect()
+    };
     let mut models = Vec::new();
-    for (dir, classifier) in args.model.iter().zip(&classifiers) {
-        let clips = &decoded[&key(classifier)];
-        let preds = classify(classifier, clips, None)?;
-        let crop_preds = classify(classifier, clips, Some(args.crop_ms / 1000.0))?;
+    for (dir, model_version, members) in scored {
+        let preds = decisions(members, None)?;
+        let crop_preds = decisions(members, Some(args.crop_ms / 1000.0))?;
         let crop = evaluate(&files.truth, &crop_preds.iter().map(|p| p.0).collect::<Vec<_>>());
         let subsets = Subset::ALL
             .iter()
@@ -296,8 +334,8 @@ pub fn run(args: EvalArgs) -> Result<()> {
             })
             .collect();
         models.push(ModelFigures {
-            dir: dir.clone(),
-            model_version: classifier.meta().model_version.clone(),
+            dir,
+            model_version,
             subsets,
             crop,
             clips,
@@ -329,4 +367,36 @@ fn numbered(path: &Path, n: usize) -> PathBuf {
         None => format!("{stem}-{n}"),
     };
     path.with_file_name(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fit::tests::{as_classifier, clips, tiny};
+    use crate::fit::{train, TrainConfig};
+    use drumsort_core::mel::MelConfig;
+
+    #[test]
+    fn an_ensemble_decides_on_the_mean_of_its_members_scores() {
+        let data = clips();
+        let mel_cfg = MelConfig::default();
+        let model = |seed: u64| {
+            let cfg = TrainConfig { seed, track_prob: 0.0, ..tiny() };
+            let run = train(&cfg, &mel_cfg, &data, &[], &data, &[], |_, _| {}, |_| {}).unwrap();
+            as_classifier(&run, &format!("s{seed}"), &mel_cfg, cfg.analysis_seconds)
+        };
+        let (a, b) = (model(1), model(2));
+        let alone = |c: &Classifier| decisions(&[(c, &data[..])], None).unwrap();
+        let scores = |c: &Classifier| classify(c, &data, None).unwrap();
+        assert_eq!(decisions(&[(&a, &data[..]), (&a, &data[..])], None).unwrap(), alone(&a), "a model with itself");
+        let both = decisions(&[(&a, &data[..]), (&b, &data[..])], None).unwrap();
+        let (sa, sb) = (scores(&a), scores(&b));
+        for (i, (class, confidence)) in both.iter().enumerate() {
+            let mean: Vec<f32> = sa[i].scores.iter().zip(&sb[i].scores).map(|(x, y)| (x + y) / 2.0).collect();
+            let best = (0..DrumClass::COUNT).max_by(|&p, &q| mean[p].total_cmp(&mean[q])).unwrap();
+            assert_eq!(class.index(), best, "clip {i}");
+            assert!((confidence - mean[best]).abs() < 1e-6, "clip {i}: {confidence} vs {}", mean[best]);
+        }
+        assert_ne!(both, alone(&a), "two different models disagree somewhere with one of them");
+    }
 }

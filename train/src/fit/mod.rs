@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{Optimizer, VarBuilder, VarMap};
-use drumsort_core::classifier::{equal_length_batches, prepare_features, prepare_hit_features, Features};
+use drumsort_core::classifier::{equal_length_batches, prepare_features, prepare_hit_features, Classifier, Features};
 use drumsort_core::hits::{CONTEXT_S, PRE_ROLL_S};
 use drumsort_core::mel::{MelConfig, MelSpectrogram};
 use drumsort_core::model::{self, DrumNet};
@@ -19,6 +19,7 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
 mod ema;
+mod loss;
 
 use crate::augment;
 use crate::dataset::{Clip, HitClip};
@@ -105,6 +106,16 @@ pub struct TrainConfig {
     /// recipe's random stream stays as it was); left out of the recorded config when off.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub timbre_prob: f64,
+    /// Distillation: the share `a` of the teachers' mean sigmoid scores in each example's
+    /// targets, `(1 - a) * label + a * teachers`, the teachers seeing exactly the student's
+    /// (augmented, mixed) input. Several models' agreement is a softer, better-generalising
+    /// target than one-hot labels; the student keeps one model's speed. Off by default; left out
+    /// of the recorded config when off.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub distill: f64,
+    /// The teachers' model versions (recorded; the weights are given to [`train`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub teachers: Vec<String>,
 }
 
 fn is_zero(p: &f64) -> bool {
@@ -143,6 +154,8 @@ impl Default for TrainConfig {
             mixup_prob: 0.0,
             label_smoothing: 0.0,
             timbre_prob: 0.0,
+            distill: 0.0,
+            teachers: Vec::new(),
         }
     }
 }
@@ -383,18 +396,47 @@ fn predict_top1(net: &DrumNet, feats: &[Features], n_mels: usize, pad: f32) -> c
     Ok(out)
 }
 
+/// The mean sigmoid scores of `teachers` on the batch `xs`, `[batch, classes]`.
+fn teacher_scores(teachers: &[Classifier], xs: &Tensor) -> candle_core::Result<Tensor> {
+    let mut sum: Option<Tensor> = None;
+    for t in teachers {
+        let p = candle_nn::ops::sigmoid(&t.network().infer(xs)?.logits)?;
+        sum = Some(match sum {
+            Some(s) => (s + p)?,
+            None => p,
+        });
+    }
+    let sum = sum.ok_or_else(|| candle_core::Error::Msg("distillation needs a teacher".into()))?;
+    sum.affine(1.0 / teachers.len() as f64, 0.0)
+}
+
 /// Trains a fresh network on `train` one-shots and `track_hits` (hits cut from played tracks, may
-/// be empty), validating on `val` after every epoch, and returns the best checkpoint. `on_epoch` sees each report as it is made; `on_step` gets (step, steps).
+/// be empty), validating on `val` after every epoch, and returns the best checkpoint. With
+/// `cfg.distill` above zero, `teachers` (same features) give part of every target. `on_epoch`
+/// sees each report as it is made; `on_step` gets (step, steps).
+#[allow(clippy::too_many_arguments)]
 pub fn train(
     cfg: &TrainConfig,
     mel_cfg: &MelConfig,
     train: &[Clip],
     track_hits: &[HitClip],
     val: &[Clip],
+    teachers: &[Classifier],
     mut on_step: impl FnMut(usize, usize),
     mut on_epoch: impl FnMut(&EpochReport),
 ) -> candle_core::Result<Trained> {
     let device = Device::Cpu;
+    if cfg.distill > 0.0 {
+        if teachers.is_empty() {
+            return Err(candle_core::Error::Msg("distillation needs at least one teacher model".into()));
+        }
+        if let Some(t) = teachers.iter().find(|t| &t.meta().features != mel_cfg) {
+            return Err(candle_core::Error::Msg(format!(
+                "teacher {} computes other features than this run; distil from models with the same --n-fft and --hop",
+                t.meta().model_version
+            )));
+        }
+    }
     let mel = Arc::new(MelSpectrogram::new(mel_cfg));
     let (input_mean, input_std) = input_stats(&mel, train, cfg.analysis_seconds);
     let shape = model::Config::default();
@@ -410,7 +452,7 @@ pub fn train(
     let varmap = VarMap::new();
     let net = DrumNet::new(&model_cfg, VarBuilder::from_varmap(&varmap, DType::F32, &device))?;
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
-    model::reseed_init(&varmap, &mut rng)?;
+    loss::reseed_init(&varmap, &mut rng)?;
     let mut ema = if cfg.ema_decay > 0.0 { Some(Ema::new(&varmap, cfg.ema_decay.min(0.9999))?) } else { None };
     let mut opt = candle_nn::AdamW::new(
         varmap.all_vars(),
@@ -489,6 +531,12 @@ pub fn train(
             } else {
                 (xs, ys)
             };
+            let ys = if cfg.distill > 0.0 {
+                let a = cfg.distill.clamp(0.0, 1.0);
+                ((ys * (1.0 - a))? + (teacher_scores(teachers, &xs)? * a)?)?
+            } else {
+                ys
+            };
             let ys = if cfg.label_smoothing > 0.0 {
                 let e = cfg.label_smoothing.clamp(0.0, 0.5);
                 ((ys * (1.0 - e))? + e / 2.0)?
@@ -496,7 +544,7 @@ pub fn train(
                 ys
             };
             let out = net.forward(&xs)?;
-            let loss = model::bce_with_logits(&out.logits, &ys, None)?;
+            let loss = loss::bce_with_logits(&out.logits, &ys, None)?;
             opt.backward_step(&loss)?;
             if let Some(ema) = &mut ema {
                 ema.update(global)?;
@@ -543,4 +591,4 @@ pub fn train(
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

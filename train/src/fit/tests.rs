@@ -2,7 +2,7 @@ use super::*;
 use drumsort_core::synth::Demo;
 
 /// Synthesised clips stand in for a dataset: two renders (seeds) of every demo sound.
-fn clips() -> Vec<Clip> {
+pub(crate) fn clips() -> Vec<Clip> {
     Demo::ALL
         .iter()
         .flat_map(|d| {
@@ -15,7 +15,7 @@ fn clips() -> Vec<Clip> {
         .collect()
 }
 
-fn tiny() -> TrainConfig {
+pub(crate) fn tiny() -> TrainConfig {
     TrainConfig {
         epochs: 2,
         batch_size: 8,
@@ -208,7 +208,7 @@ fn same_seed_gives_identical_weights_and_history() {
             classes: vec![c.class],
         })
         .collect();
-    let run = |cfg: &TrainConfig| train(cfg, &MelConfig::default(), &data, &hits, &data, |_, _| {}, |_| {}).unwrap();
+    let run = |cfg: &TrainConfig| train(cfg, &MelConfig::default(), &data, &hits, &data, &[], |_, _| {}, |_| {}).unwrap();
     let (a, b) = (run(&tiny()), run(&tiny()));
     assert_eq!(a.history.len(), 2);
     for (ra, rb) in a.history.iter().zip(&b.history) {
@@ -229,4 +229,59 @@ fn same_seed_gives_identical_weights_and_history() {
         (te - &a.tensors[name]).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap() > 0.0
     });
     assert!(moved, "with ema_decay the saved weights are the average, not the last step");
+}
+
+/// A trained run as a loadable model, as `cargo xtask train` writes it.
+pub(crate) fn as_classifier(run: &Trained, version: &str, mel_cfg: &MelConfig, analysis_seconds: f32) -> Classifier {
+    let path = std::env::temp_dir().join(format!("drumsort-fit-test-{version}-{}.safetensors", std::process::id()));
+    candle_core::safetensors::save(&run.tensors, &path).unwrap();
+    let weights = std::fs::read(&path).unwrap();
+    let _ = std::fs::remove_file(&path);
+    let meta = drumsort_core::classifier::ModelMeta {
+        model_version: version.into(),
+        classes: DrumClass::ALL.iter().map(|c| c.as_str().to_string()).collect(),
+        model: run.model.clone(),
+        features: mel_cfg.clone(),
+        analysis_seconds,
+        hit_background_removed: true,
+        thresholds: drumsort_core::classifier::Thresholds::new(0.0, 0.5),
+        training: serde_json::Value::Null,
+        validation: serde_json::Value::Null,
+    };
+    Classifier::from_bytes(&weights, &serde_json::to_string(&meta).unwrap()).unwrap()
+}
+
+#[test]
+fn a_distilled_student_learns_its_teachers_scores_and_bad_teachers_are_refused() {
+    let data = clips();
+    let mel_cfg = MelConfig::default();
+    let run = |cfg: &TrainConfig, teachers: &[Classifier]| {
+        train(cfg, &mel_cfg, &data, &[], &data, teachers, |_, _| {}, |_| {})
+    };
+    let long = TrainConfig { epochs: 3, track_prob: 0.0, ..tiny() };
+    let teacher = as_classifier(&run(&long, &[]).unwrap(), "teacher", &mel_cfg, long.analysis_seconds);
+
+    // Two students from the same seed: one on the labels, one on the teacher's scores alone.
+    let student = TrainConfig { seed: 11, ..long.clone() };
+    let labels = as_classifier(&run(&student, &[]).unwrap(), "labels", &mel_cfg, long.analysis_seconds);
+    let distilled = TrainConfig { distill: 1.0, ..student.clone() };
+    let taught = as_classifier(&run(&distilled, std::slice::from_ref(&teacher)).unwrap(), "taught", &mel_cfg, long.analysis_seconds);
+    let feats: Vec<Features> = data.iter().map(|c| teacher.features(&c.samples)).collect();
+    let scores = |c: &Classifier| c.predict(&feats).unwrap().into_iter().map(|p| p.scores).collect::<Vec<_>>();
+    let target = scores(&teacher);
+    let gap = |c: &Classifier| {
+        let s = scores(c);
+        let n = (s.len() * DrumClass::COUNT) as f32;
+        s.iter().zip(&target).flat_map(|(a, b)| a.iter().zip(b).map(|(x, y)| (x - y).abs())).sum::<f32>() / n
+    };
+    let (g_labels, g_taught) = (gap(&labels), gap(&taught));
+    assert!(g_taught < g_labels, "mean |student - teacher| score: distilled {g_taught:.4}, on labels {g_labels:.4}");
+
+    let no_teacher = run(&distilled, &[]).unwrap_err().to_string();
+    assert!(no_teacher.contains("needs at least one teacher"), "{no_teacher}");
+    let other_features = MelConfig { n_fft: 512, ..MelConfig::default() };
+    let err = train(&distilled, &other_features, &data, &[], &data, &[teacher], |_, _| {}, |_| {})
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("other features"), "{err}");
 }

@@ -114,6 +114,13 @@ pub struct TrainArgs {
     /// data's MANIFEST.csv, taken in the order of a hash of their name): a learning curve.
     #[arg(long, default_value_t = 1.0)]
     pub kit_fraction: f64,
+    /// A teacher model directory for distillation; repeat it for several (their mean scores
+    /// are the soft targets). Needs models with this run's features.
+    #[arg(long)]
+    pub teacher: Vec<PathBuf>,
+    /// Share of the teachers' mean scores in every target (default 0.5 with --teacher).
+    #[arg(long)]
+    pub distill: Option<f64>,
 }
 
 /// What `--hits-only` changes.
@@ -184,6 +191,9 @@ pub fn config(args: &TrainArgs) -> (TrainConfig, Tracks) {
     }
     if let Some(p) = args.timbre {
         cfg.timbre_prob = p.clamp(0.0, 1.0);
+    }
+    if !args.teacher.is_empty() {
+        cfg.distill = args.distill.unwrap_or(0.5).clamp(0.0, 1.0);
     }
     if let Some(p) = args.spec_mask {
         cfg.spec_mask_prob = p.clamp(0.0, 1.0);

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use drumsort_core::classifier::{ModelMeta, Thresholds, META_FILE, WEIGHTS_FILE};
+use drumsort_core::classifier::{Classifier, ModelMeta, Thresholds, META_FILE, WEIGHTS_FILE};
 use drumsort_core::decode::DecodeOptions;
 use drumsort_core::DrumClass;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -19,7 +19,13 @@ use crate::folder::{load_folder, load_items};
 
 /// Runs `cargo xtask train` with `args`.
 pub fn run(args: TrainArgs) -> Result<()> {
-    let (cfg, tracks) = config(&args);
+    let (mut cfg, tracks) = config(&args);
+    let teachers: Vec<Classifier> = args
+        .teacher
+        .iter()
+        .map(|dir| Classifier::from_dir(dir).with_context(|| format!("loading teacher model from {}", dir.display())))
+        .collect::<Result<_>>()?;
+    cfg.teachers = teachers.iter().map(|t| t.meta().model_version.clone()).collect();
     let out = args
         .out
         .clone()
@@ -54,6 +60,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         &train_clips,
         &hits,
         &val_clips,
+        &teachers,
         |step, total| {
             bar.set_length(total as u64);
             bar.set_position(step as u64);
