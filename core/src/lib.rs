@@ -4,6 +4,7 @@
 //! crate.
 
 pub mod analyse;
+pub mod canonical;
 pub mod class;
 pub mod classifier;
 pub mod decode;

@@ -154,9 +154,10 @@ pub(crate) fn key_path(key: Vec<u8>) -> PathBuf {
 }
 
 /// The absolute name a scan stores for a root the user named: canonical (so `.`, `..` and a
-/// symlinked root resolve to one name), else lexical for a path that is gone.
+/// symlinked root resolve to one name, on Windows without the verbatim prefix where the plain
+/// name is the same file), else lexical for a path that is gone.
 pub(crate) fn absolute(path: &Path) -> PathBuf {
-    path.canonicalize().or_else(|_| std::path::absolute(path)).unwrap_or_else(|_| path.to_path_buf())
+    crate::canonical::canonicalize(path).or_else(|_| std::path::absolute(path)).unwrap_or_else(|_| path.to_path_buf())
 }
 
 /// Names under which a file the user names may be indexed: scans store canonical roots joined
@@ -166,11 +167,11 @@ pub(crate) fn lookup_names(path: &Path) -> Vec<PathBuf> {
     let mut out = Vec::with_capacity(3);
     if let (Some(parent), Some(name)) = (path.parent(), path.file_name()) {
         let parent = if parent.as_os_str().is_empty() { Path::new(".") } else { parent };
-        if let Ok(p) = parent.canonicalize() {
+        if let Ok(p) = crate::canonical::canonicalize(parent) {
             out.push(p.join(name));
         }
     }
-    for p in [path.canonicalize().ok(), std::path::absolute(path).ok()].into_iter().flatten() {
+    for p in [crate::canonical::canonicalize(path).ok(), std::path::absolute(path).ok()].into_iter().flatten() {
         if !out.contains(&p) {
             out.push(p);
         }

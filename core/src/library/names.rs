@@ -8,11 +8,24 @@ use std::ffi::OsStr;
 /// limit of common file systems.
 pub const MAX_NAME_BYTES: usize = 200;
 
-/// Names Windows reserves for devices, whatever the extension.
-const RESERVED: [&str; 22] = [
+/// Names Windows reserves for devices, whatever follows them after a dot.
+const RESERVED: [&str; 24] = [
     "con", "prn", "aux", "nul", "com1", "com2", "com3", "com4", "com5", "com6", "com7", "com8", "com9", "lpt1", "lpt2",
-    "lpt3", "lpt4", "lpt5", "lpt6", "lpt7", "lpt8", "lpt9",
+    "lpt3", "lpt4", "lpt5", "lpt6", "lpt7", "lpt8", "lpt9", "conin$", "conout$",
 ];
+
+/// Whether Windows reads the file name `name` as a device (`CON`, `aux.wav`, `nul.tar.gz`,
+/// `COM1 .wav`, `LPT¹`): the part before the first dot, trailing spaces dropped, is a reserved
+/// name in any case (`COM` and `LPT` also with a superscript digit).
+pub fn is_device_name(name: &str) -> bool {
+    let base = name.split('.').next().unwrap_or(name).trim_end_matches(' ').to_lowercase();
+    if RESERVED.contains(&base.as_str()) {
+        return true;
+    }
+    ["com", "lpt"]
+        .iter()
+        .any(|device| base.strip_prefix(device).is_some_and(|digit| matches!(digit, "\u{b9}" | "\u{b2}" | "\u{b3}")))
+}
 
 /// A safe single-component version of `name`: bytes that are not UTF-8 and control characters,
 /// path separators and the characters Windows forbids become `_`; a leading dot (hidden files,
@@ -35,8 +48,7 @@ pub fn sanitize(name: &OsStr) -> String {
     if s.is_empty() {
         return "unnamed".into();
     }
-    let (stem, _) = split_ext(&s);
-    if RESERVED.contains(&stem.to_ascii_lowercase().as_str()) {
+    if is_device_name(&s) {
         s = format!("_{s}");
     }
     if s.len() > MAX_NAME_BYTES {
@@ -111,9 +123,45 @@ mod tests {
         assert_eq!(sanitize(OsStr::new("..")), "unnamed");
         assert_eq!(sanitize(OsStr::new(".hidden.wav")), "_hidden.wav");
         assert_eq!(sanitize(OsStr::new("CON.wav")), "_CON.wav");
+        assert_eq!(sanitize(OsStr::new("kick.")), "kick");
         assert_eq!(sanitize(OsStr::new("a/b\\c.wav")), "a_b_c.wav");
         let cut = sanitize(OsStr::new(&long));
         assert!(cut.ends_with(".wav") && cut.starts_with('é'), "{cut}");
+    }
+
+    /// Every name here is one Windows refuses or reads as something else: each comes out as a
+    /// name it stores as written.
+    #[test]
+    fn names_windows_refuses_become_valid_windows_names() {
+        let cases = [
+            ("CON", "_CON"),
+            ("aux.wav", "_aux.wav"),
+            ("NUL", "_NUL"),
+            ("nul.tar.wav", "_nul.tar.wav"),
+            ("COM1", "_COM1"),
+            ("com9.WAV", "_com9.WAV"),
+            ("LPT\u{b9}.wav", "_LPT\u{b9}.wav"),
+            ("Com1 .wav", "_Com1 .wav"),
+            ("conout$.wav", "_conout$.wav"),
+            ("prn", "_prn"),
+            ("snare. . ", "snare"),
+            ("hat.wav.", "hat.wav"),
+            ("tom   ", "tom"),
+            ("<open> hat: \"dark\" | 1/2 * ?.wav", "_open_ hat_ _dark_ _ 1_2 _ _.wav"),
+            ("back\\slash.wav", "back_slash.wav"),
+        ];
+        for (name, want) in cases {
+            let got = sanitize(OsStr::new(name));
+            assert_eq!(got, want, "{name:?}");
+            assert!(!is_device_name(&got), "{got:?} is still a device name");
+            assert!(!got.ends_with(['.', ' ']), "{got:?}");
+            assert!(!got.contains(['<', '>', ':', '"', '/', '\\', '|', '?', '*']), "{got:?}");
+        }
+        // Names that only look like devices stay as they are.
+        for name in ["console.wav", "com10.wav", "lpt0.wav", "auxiliary kick.wav", "nul_snare.wav", "my con.wav"] {
+            assert!(!is_device_name(name), "{name}");
+            assert_eq!(sanitize(OsStr::new(name)), name);
+        }
     }
 
     #[cfg(unix)]

@@ -105,7 +105,7 @@ pub fn organize(index: &Index, opts: &OrganizeOptions) -> Result<OrganizeReport>
     let into = resolve(&opts.into)?;
     if !opts.allow_inside_root {
         for root in index.roots()? {
-            let root = root.canonicalize().unwrap_or(root);
+            let root = crate::canonical::canonicalize(&root).unwrap_or(root);
             if into.starts_with(&root) {
                 return Err(LibraryError::InsideRoot { dir: into, root });
             }
@@ -160,7 +160,7 @@ fn resolve(dir: &Path) -> Result<PathBuf> {
     let mut existing = abs.as_path();
     let mut rest = Vec::new();
     loop {
-        if let Ok(real) = existing.canonicalize() {
+        if let Ok(real) = crate::canonical::canonicalize(existing) {
             let mut out = real;
             for c in rest.iter().rev() {
                 match c {
