@@ -9,6 +9,8 @@ pub mod bubble_graph;
 pub mod demo;
 pub mod drag;
 pub mod hit_lane;
+#[cfg(any(windows, test))]
+pub mod ole;
 pub mod palette;
 pub mod toolbar;
 

@@ -18,7 +18,7 @@ pub use crate::worker::{Activation, Worker};
 // The editor: snapshot tests, the real window under Xvfb, the editor benchmark.
 pub use crate::editor::bench::{bench_frames, bench_frames_of, bench_layout};
 pub use crate::editor::demo::demo_library;
-pub use crate::editor::palette::class_colour;
+pub use crate::editor::palette::{class_colour, PLAYING};
 pub use crate::editor::window::{DragOut, EditorSize, EditorUi, EditorWindow};
 #[cfg(target_os = "linux")]
 pub use crate::editor::xdnd::{file_uri, start_drag, DragOutcome};

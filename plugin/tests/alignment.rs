@@ -92,17 +92,20 @@ fn groove_from(first: usize) -> (Vec<(u64, DrumClass)>, Vec<f32>) {
     (hits, audio)
 }
 
+/// Note events the rig emitted: `(absolute sample, key, velocity)`.
+type NoteEvents = Vec<(u64, u8, u8)>;
+
 /// Runs `audio` through a fresh rig in offline mode, blocks back to back with no pause: the note
 /// events `(absolute sample, key, velocity)`, the hit samples the labeller reported, the latency
 /// and the late-note count.
-fn offline_render(audio: &[f32]) -> (Vec<(u64, u8, u8)>, Vec<u64>, u64, u64) {
+fn offline_render(audio: &[f32]) -> (NoteEvents, Vec<u64>, u64, u64) {
     let (events, hits, latency, late, _) = render(audio, true);
     (events, hits, latency, late)
 }
 
 /// [`offline_render`] with the offline mode announced (`announced`) or not (the host only renders
 /// fast, as Ardour's VST3 export does); also returns the blocks that waited because of the pace.
-fn render(audio: &[f32], announced: bool) -> (Vec<(u64, u8, u8)>, Vec<u64>, u64, u64, u64) {
+fn render(audio: &[f32], announced: bool) -> (NoteEvents, Vec<u64>, u64, u64, u64) {
     let mut rig = Rig::new();
     // Blocks back to back on the wall clock: a render faster than real time.
     rig.device_clock = None;

@@ -8,7 +8,8 @@
 //!
 //! Windows programs need a display even when they open no window (nice-plug's main-thread
 //! event loop is a hidden window), so each run gets `DISPLAY`: the caller's, or a private Xvfb
-//! started for the run. Runs are serialised and end with `wineserver -k`, so a run never talks
+//! started for the run; [`Wine::spawn`] starts a program on a screen the test drives and
+//! photographs while it runs. Runs are serialised and end with `wineserver -k`, so a run never talks
 //! to a Wine desktop whose X server is gone. `WINEDEBUG=-all` keeps Wine's own chatter out of
 //! the programs' output; `WINEDLLOVERRIDES` turns off the Mono and Gecko installers, which would
 //! wait for a click forever.
@@ -18,7 +19,7 @@
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::windows_build;
@@ -111,10 +112,32 @@ impl Wine {
     }
 
     fn run_raw(&self, exe: &OsStr, args: &[String], envs: &[(&str, String)]) -> Output {
-        let _serial = RUNS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let serial = RUNS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         // A private X server unless the caller has a display; dropped (killed) after the run.
         let screen = std::env::var_os("DISPLAY").is_none().then(|| VirtualScreen::start(1024, 768));
         let display = screen.as_ref().map_or_else(|| std::env::var("DISPLAY").unwrap_or_default(), |s| s.name().into());
+        let running = self.start(serial, exe, args, envs, &display);
+        let output = running.wait();
+        drop(screen);
+        output
+    }
+
+    /// Starts the Windows program `exe` on the X display `display` (a [`VirtualScreen`] the
+    /// caller drives and photographs) and returns at once; [`Running::wait`] waits for it.
+    /// Runs stay serialised: the next one starts after this one is waited for or dropped.
+    pub fn spawn(&self, exe: &Path, args: &[String], envs: &[(&str, String)], display: &str) -> Running<'_> {
+        let serial = RUNS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        self.start(serial, exe.as_os_str(), args, envs, display)
+    }
+
+    fn start(
+        &self,
+        serial: MutexGuard<'static, ()>,
+        exe: &OsStr,
+        args: &[String],
+        envs: &[(&str, String)],
+        display: &str,
+    ) -> Running<'_> {
         let mut command = Command::new(&self.loader);
         command
             .arg(exe)
@@ -131,16 +154,25 @@ impl Wine {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let child = command.spawn().unwrap_or_else(|e| panic!("cannot run {}: {e}", self.loader.display()));
-        let started = Instant::now();
         // Read the pipes on a thread so a chatty program cannot block on a full pipe while the
-        // deadline below is checked.
+        // deadline is checked.
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let _ = tx.send(child.wait_with_output());
         });
-        let output = rx.recv_timeout(RUN_TIMEOUT);
-        // Ends the program's Wine server and whatever it started (the desktop process) before
-        // the X server goes; on a timeout this also kills the program.
+        Running {
+            wine: self,
+            name: format!("{} {args:?}", exe.to_string_lossy()),
+            output: rx,
+            exited: None,
+            started: Instant::now(),
+            _serial: serial,
+        }
+    }
+
+    /// Ends the prefix's Wine server and whatever it started (the desktop process, a program
+    /// still running) and waits until it is gone.
+    fn stop_server(&self) {
         let _ = Command::new(&self.server)
             .arg("-k")
             .env("WINEPREFIX", &self.prefix)
@@ -149,11 +181,70 @@ impl Wine {
             .stderr(Stdio::null())
             .status();
         let _ = Command::new(&self.server).arg("-w").env("WINEPREFIX", &self.prefix).status();
-        drop(screen);
+    }
+}
+
+/// A Windows program running under Wine ([`Wine::spawn`]). Dropping it without
+/// [`Running::wait`] ends it (and its Wine server).
+pub struct Running<'a> {
+    wine: &'a Wine,
+    name: String,
+    output: std::sync::mpsc::Receiver<std::io::Result<Output>>,
+    /// The output, once [`Running::has_exited`] saw the program end.
+    exited: Option<std::io::Result<Output>>,
+    started: Instant,
+    _serial: MutexGuard<'static, ()>,
+}
+
+impl Running<'_> {
+    /// Waits for the program to exit (at most [`RUN_TIMEOUT`] from its start), then ends its
+    /// Wine server before the X server it used can go away.
+    ///
+    /// # Panics
+    ///
+    /// If the program runs past the timeout or cannot be waited for.
+    pub fn wait(mut self) -> Output {
+        let left = RUN_TIMEOUT.saturating_sub(self.started.elapsed());
+        let output = match self.exited.take() {
+            Some(output) => Ok(output),
+            None => self.output.recv_timeout(left),
+        };
+        // On a timeout this also kills the program.
+        self.wine.stop_server();
         match output {
             Ok(output) => output.unwrap_or_else(|e| panic!("waiting for Wine failed: {e}")),
-            Err(_) => panic!("{} {args:?} under Wine ran longer than {:?}", exe.to_string_lossy(), started.elapsed()),
+            Err(_) => panic!("{} under Wine ran longer than {:?}", self.name, self.started.elapsed()),
         }
+    }
+
+    /// Whether the program has exited (its output is kept for [`Running::wait`]).
+    pub fn has_exited(&mut self) -> bool {
+        if self.exited.is_none() {
+            self.exited = self.output.try_recv().ok();
+        }
+        self.exited.is_some()
+    }
+
+    /// How the program ended, with its output, once [`Running::has_exited`] said it did.
+    pub fn exit_message(&self) -> String {
+        match &self.exited {
+            Some(Ok(out)) => format!(
+                "{} ended ({}):\n{}\n{}",
+                self.name,
+                out.status,
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+            Some(Err(e)) => format!("{}: waiting failed: {e}", self.name),
+            None => format!("{} is still running", self.name),
+        }
+    }
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        // After `wait` this finds no server; otherwise it ends the program with it.
+        self.wine.stop_server();
     }
 }
 
@@ -166,6 +257,22 @@ pub fn windows_path(path: &Path) -> String {
     assert!(path.is_absolute(), "{} is not absolute", path.display());
     let unix = path.to_str().unwrap_or_else(|| panic!("{} is not UTF-8", path.display()));
     format!("Z:{}", unix.replace('/', "\\"))
+}
+
+/// The Unix path of `path`, a Windows path a program under Wine printed: drive `Z:` is `/`,
+/// drive `C:` the prefix's `drive_c`.
+///
+/// # Panics
+///
+/// On any other drive.
+pub fn unix_path(wine: &Wine, path: &str) -> PathBuf {
+    let (drive, rest) = path.split_at_checked(2).unwrap_or_else(|| panic!("not a Windows path: {path}"));
+    let base = match drive.to_ascii_uppercase().as_str() {
+        "Z:" => PathBuf::from("/"),
+        "C:" => wine.prefix().join("drive_c"),
+        _ => panic!("{path} is on a drive a new Wine prefix does not map"),
+    };
+    rest.split('\\').filter(|c| !c.is_empty()).fold(base, |p, c| p.join(c))
 }
 
 /// Compiles the C file `source` into the Windows program or DLL `out` with mingw-w64 (`-O2`,

@@ -1,6 +1,7 @@
 //! A private X server for GUI tests: Xvfb picks a free display itself (`-displayfd`), windows
-//! are driven with xdotool and photographed with `xwd | xwdtopnm`, and [`ParentWindow`] stands in
-//! for the window a DAW gives a plugin editor.
+//! are driven with xdotool and photographed with `xwd | xwdtopnm | pnmdepth 255` (8 bits per
+//! channel whatever the window's visual), and [`ParentWindow`] stands in for the window a DAW
+//! gives a plugin editor.
 //!
 //! A missing tool fails the test with the Debian packages to install ([`PACKAGES`]); nothing is
 //! skipped.
@@ -41,7 +42,7 @@ pub struct VirtualScreen {
 impl VirtualScreen {
     /// Starts Xvfb with one `width` x `height` x 24 screen and waits until it takes clients.
     pub fn start(width: u32, height: u32) -> Self {
-        require_tools(&["Xvfb", "xdotool", "xwd", "xwdtopnm", "pnmtopng"]);
+        require_tools(&["Xvfb", "xdotool", "xwd", "xwdtopnm", "pnmdepth", "pnmtopng"]);
         let geometry = format!("{width}x{height}x24");
         // With -displayfd the server picks an unused display and writes its number to that fd
         // once it accepts connections, so there is no race on display numbers or start-up.
@@ -113,20 +114,51 @@ impl VirtualScreen {
         }
     }
 
-    /// The current content of `window` (and of its children), through `xwd | xwdtopnm`.
+    /// The current content of `window` (and of its children), through `xwd`.
     pub fn capture(&self, window: u32) -> Picture {
+        self.xwd(&["-id", &window.to_string()])
+    }
+
+    /// The whole screen, as a window manager would composite it (windows of other programs,
+    /// such as Wine's, included).
+    pub fn capture_screen(&self) -> Picture {
+        self.xwd(&["-root"])
+    }
+
+    fn xwd(&self, which: &[&str]) -> Picture {
         let output = Command::new("sh")
-            .args(["-c", r#"xwd -silent -id "$0" | xwdtopnm 2>/dev/null"#, &window.to_string()])
+            .args(["-c", r#"xwd -silent "$@" | xwdtopnm 2>/dev/null | pnmdepth 255"#, "xwd"])
+            .args(which)
             .env("DISPLAY", &self.name)
             .stdin(Stdio::null())
             .output()
             .unwrap_or_else(|e| panic!("cannot run sh ({e})"));
         assert!(
             output.status.success() && !output.stdout.is_empty(),
-            "`xwd -id {window} | xwdtopnm` failed (install {PACKAGES}): {}",
+            "`xwd {which:?} | xwdtopnm` failed (install {PACKAGES}): {}",
             String::from_utf8_lossy(&output.stderr)
         );
         Picture::from_ppm(&output.stdout)
+    }
+
+    /// Every window on the screen (mapped or not, at any depth) that is exactly `width` x
+    /// `height`, in the server's tree order. Finds windows other programs made, such as the
+    /// offscreen X window Wine renders an embedded OpenGL child window into.
+    pub fn windows_of_size(&self, width: u16, height: u16) -> Vec<u32> {
+        let (conn, screen) = RustConnection::connect(Some(&self.name)).expect("cannot connect to Xvfb");
+        let mut pending = vec![conn.setup().roots[screen].root];
+        let mut found = Vec::new();
+        while let Some(window) = pending.pop() {
+            let Some(tree) = conn.query_tree(window).ok().and_then(|c| c.reply().ok()) else { continue };
+            for child in tree.children {
+                let geometry = conn.get_geometry(child).ok().and_then(|c| c.reply().ok());
+                if geometry.is_some_and(|g| (g.width, g.height) == (width, height)) {
+                    found.push(child);
+                }
+                pending.push(child);
+            }
+        }
+        found
     }
 
     /// Opens a plain mapped top-level window at `(x, y)`, as a host's plugin window.
@@ -223,6 +255,63 @@ impl Picture {
         colours.sort_unstable();
         let longest = colours.chunk_by(|a, b| a == b).map(<[_]>::len).max().unwrap_or(0);
         longest as f64 / self.pixels.len().max(1) as f64
+    }
+
+    /// Pixels that are `colour` scaled by 0.3..=1.1 (a dot drawn with any confidence over the dark
+    /// graph background), give or take `tolerance` per unit of brightness.
+    fn tinted(&self, colour: [u8; 3]) -> Vec<bool> {
+        let c = colour.map(f32::from);
+        let cc: f32 = c.iter().map(|v| v * v).sum();
+        self.pixels
+            .iter()
+            .map(|p| {
+                let p = p.map(f32::from);
+                let k = (p[0] * c[0] + p[1] * c[1] + p[2] * c[2]) / cc;
+                let off: f32 = (0..3).map(|i| (p[i] - k * c[i]).powi(2)).sum::<f32>().sqrt();
+                (0.3..=1.1).contains(&k) && off <= 24.0
+            })
+            .collect()
+    }
+
+    /// Centres of the blobs of `colour` that are shaped like a sample's dot (a filled disc 10 to
+    /// 26 pixels across): class chips are wider than tall and broken up by their text, bubble rims
+    /// are rings, labels are thin strokes.
+    pub fn dots(&self, colour: [u8; 3]) -> Vec<(i32, i32)> {
+        let (w, h) = (self.width, self.height);
+        let mut mask = self.tinted(colour);
+        let mut found = Vec::new();
+        let mut stack = Vec::new();
+        for start in 0..mask.len() {
+            if !mask[start] {
+                continue;
+            }
+            mask[start] = false;
+            stack.push(start);
+            let (mut x0, mut y0, mut x1, mut y1, mut area) = (w, h, 0, 0, 0usize);
+            while let Some(i) = stack.pop() {
+                let (x, y) = (i % w, i / w);
+                (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
+                area += 1;
+                let neighbours = [
+                    (x > 0).then(|| i - 1),
+                    (x + 1 < w).then(|| i + 1),
+                    (y > 0).then(|| i - w),
+                    (y + 1 < h).then(|| i + w),
+                ];
+                for j in neighbours.into_iter().flatten() {
+                    if mask[j] {
+                        mask[j] = false;
+                        stack.push(j);
+                    }
+                }
+            }
+            let (bw, bh) = (x1 - x0 + 1, y1 - y0 + 1);
+            let disc = (10..=26).contains(&bw) && (10..=26).contains(&bh) && bw.abs_diff(bh) <= 4;
+            if disc && area * 100 >= bw * bh * 60 {
+                found.push((((x0 + x1) / 2) as i32, ((y0 + y1) / 2) as i32));
+            }
+        }
+        found
     }
 
     /// Writes the picture as PNG (through `pnmtopng`).

@@ -132,64 +132,6 @@ fn write_wav(path: &Path, samples: &[f32]) {
     writer.finalize().expect("cannot finish the WAV");
 }
 
-/// Pixels that are `colour` scaled by 0.3..=1.1 (a dot drawn with any confidence over the dark
-/// graph background), give or take `tolerance` per unit of brightness.
-fn tinted(picture: &Picture, colour: [u8; 3]) -> Vec<bool> {
-    let c = colour.map(f32::from);
-    let cc: f32 = c.iter().map(|v| v * v).sum();
-    picture
-        .pixels
-        .iter()
-        .map(|p| {
-            let p = p.map(f32::from);
-            let k = (p[0] * c[0] + p[1] * c[1] + p[2] * c[2]) / cc;
-            let off: f32 = (0..3).map(|i| (p[i] - k * c[i]).powi(2)).sum::<f32>().sqrt();
-            (0.3..=1.1).contains(&k) && off <= 24.0
-        })
-        .collect()
-}
-
-/// Centres of the blobs of `colour` that are shaped like a sample's dot (a filled disc 10 to
-/// 26 pixels across): class chips are wider than tall and broken up by their text, bubble rims
-/// are rings, labels are thin strokes.
-fn dots(picture: &Picture, colour: [u8; 3]) -> Vec<(i32, i32)> {
-    let (w, h) = (picture.width, picture.height);
-    let mut mask = tinted(picture, colour);
-    let mut found = Vec::new();
-    let mut stack = Vec::new();
-    for start in 0..mask.len() {
-        if !mask[start] {
-            continue;
-        }
-        mask[start] = false;
-        stack.push(start);
-        let (mut x0, mut y0, mut x1, mut y1, mut area) = (w, h, 0, 0, 0usize);
-        while let Some(i) = stack.pop() {
-            let (x, y) = (i % w, i / w);
-            (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
-            area += 1;
-            let neighbours = [
-                (x > 0).then(|| i - 1),
-                (x + 1 < w).then(|| i + 1),
-                (y > 0).then(|| i - w),
-                (y + 1 < h).then(|| i + w),
-            ];
-            for j in neighbours.into_iter().flatten() {
-                if mask[j] {
-                    mask[j] = false;
-                    stack.push(j);
-                }
-            }
-        }
-        let (bw, bh) = (x1 - x0 + 1, y1 - y0 + 1);
-        let disc = (10..=26).contains(&bw) && (10..=26).contains(&bh) && bw.abs_diff(bh) <= 4;
-        if disc && area * 100 >= bw * bh * 60 {
-            found.push((((x0 + x1) / 2) as i32, ((y0 + y1) / 2) as i32));
-        }
-    }
-    found
-}
-
 /// The best normalised cross-correlation of `played` with `file` over lags `lags`, and its lag.
 fn best_match(played: &[f32], file: &[f32], lags: std::ops::Range<usize>) -> (f64, usize) {
     let n = file.len();
@@ -323,7 +265,7 @@ fn a_dropped_sample_is_scanned_and_its_dot_auditions_through_the_clap_output() {
         let found = poll(Duration::from_secs(60), Duration::from_millis(300), || {
             pump(&mut instance, Duration::from_millis(50));
             let shot = screen.capture(parent.id);
-            let candidates = dots(&shot, colour);
+            let candidates = shot.dots(colour);
             let settled = previous.as_ref() == Some(&shot);
             last = Some(candidates.clone());
             previous = Some(shot);

@@ -6,9 +6,13 @@
 //!   does not ship;
 //! - `drumsort.exe classify` names the demo one-shots exactly as the Linux build does;
 //! - `drumsort.exe scan` keeps its index in `%APPDATA%` and `list` reads it back;
+//! - `drumsort.exe organize` copies into class folders under Windows paths and refuses a folder
+//!   inside the library;
 //! - a CLAP host built for Windows (`tests/windows/clap_probe.c`, compiled with mingw-w64 here)
 //!   loads the DLL, passes audio through bit-exact delayed by the latency the plugin reports and
-//!   gets a note for every hit of a drum pattern; the same DLL lists its VST3 class.
+//!   gets a note for every hit of a drum pattern; the same DLL lists its VST3 class;
+//! - the editor opens under Wine on Xvfb, shows the library, and a dot dragged out of it reaches
+//!   an OLE drop target as `CF_HDROP` ([`editor`]).
 //!
 //! The first run builds everything for Windows (the standard library too): about 20 minutes on
 //! two cores, then only what changed. On Linux a missing package fails the test naming it (CI
@@ -26,6 +30,9 @@ use drumsort_tests::clap_host::profile_dir;
 use drumsort_tests::windows_build::{self, Artifacts, Profile};
 use drumsort_tests::wine::{self, windows_path, Wine};
 use serde_json::Value;
+
+#[path = "windows/editor.rs"]
+mod editor;
 
 /// False, after saying why, where the Windows build cannot run: it needs Debian's cross toolchain.
 fn on_linux() -> bool {
@@ -176,11 +183,54 @@ fn windows_cli_keeps_its_index_in_appdata() {
     let under = format!("{}\\", windows_path(&demo));
     for r in &listed {
         let path = r["path"].as_str().expect("a path");
-        // Scans store canonical roots, and std's canonicalize gives verbatim names (`\\?\Z:\...`)
-        // on Windows: correct, but not what users typed. Stripping the prefix is left for issue 20.
-        let path = path.strip_prefix(r"\\?\").unwrap_or(path);
+        // Scans store canonical roots: plain names, not the verbatim ones (`\\?\Z:\...`) std's
+        // canonicalize gives on Windows.
         assert!(path.starts_with(&under) && path.ends_with(".wav"), "{path} is not a file under {under}");
     }
+}
+
+#[test]
+fn windows_cli_organizes_into_class_folders_and_refuses_a_folder_inside_the_library() {
+    if !on_linux() {
+        return;
+    }
+    let dir = scratch("organize");
+    let lib = dir.join("library");
+    std::fs::create_dir_all(&lib).expect("cannot create the library folder");
+    for file in std::fs::read_dir(demo_dir()).expect("the demo folder").filter_map(Result::ok) {
+        std::fs::copy(file.path(), lib.join(file.file_name())).expect("cannot copy a demo file");
+    }
+    let exe = &windows_build().cli_exe;
+    let env = [("DRUMSORT_DB", windows_path(&dir.join("index.sqlite")))];
+    run_ok(exe, &["scan".into(), windows_path(&lib)], &env);
+
+    // Inside the library: refused before anything is written. The guard compares the output
+    // folder with the stored roots, so both must be spelled alike (plain, not verbatim).
+    let inside = lib.join("sorted");
+    let refused = Wine::get().run(exe, &["organize".into(), "--into".into(), windows_path(&inside)], &env);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success() && stderr.contains("inside the scanned folder"), "{stderr}");
+    assert!(!inside.exists(), "organize wrote into the library");
+
+    // Elsewhere: every file copied byte for byte into its class folder; a second run adds nothing.
+    let into = dir.join("sorted");
+    let args = ["organize", "--format", "jsonl", "--into"].map(String::from).into_iter().chain([windows_path(&into)]);
+    let args: Vec<String> = args.collect();
+    let placed = jsonl(&run_ok(exe, &args, &env).stdout);
+    assert_eq!(placed.len(), Demo::ALL.len(), "{placed:?}");
+    for r in &placed {
+        let (source, dest, class) =
+            (r["source"].as_str().unwrap(), r["dest"].as_str().unwrap(), r["class"].as_str().unwrap());
+        assert_eq!(r["action"], "placed", "{r}");
+        let name = source.rsplit('\\').next().unwrap();
+        assert_eq!(source, format!("{}\\{name}", windows_path(&lib)), "not the plain Windows name of the source");
+        assert_eq!(dest, format!("{}\\{class}\\{name}", windows_path(&into)), "{r}");
+        let copy = std::fs::read(into.join(class).join(name)).unwrap_or_else(|e| panic!("{dest}: {e}"));
+        assert_eq!(copy, std::fs::read(lib.join(name)).expect("the source"), "{dest} is not a copy of {source}");
+    }
+    assert!(into.join("drumsort-manifest.json").is_file(), "no manifest");
+    let again = jsonl(&run_ok(exe, &args, &env).stdout);
+    assert!(again.iter().all(|r| r["action"] == "already_there"), "{again:?}");
 }
 
 #[test]

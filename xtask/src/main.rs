@@ -33,7 +33,7 @@ enum Command {
     BundleWindows(bundle_windows::BundleWindowsArgs),
     /// Train the classifier and write assets/model/ (the hit model and assets/hit-model/ with
     /// --hits-only).
-    Train(drumsort_train::recipe::TrainArgs),
+    Train(Box<drumsort_train::recipe::TrainArgs>),
     /// Evaluate a model on a labelled folder.
     Eval(drumsort_train::eval::EvalArgs),
     /// Write the synthesised demo one-shots to assets/demo/.
@@ -77,7 +77,7 @@ fn main() -> Result<()> {
     match Cli::parse().command {
         Command::Install => install::run(),
         Command::BundleWindows(args) => bundle_windows::run(args),
-        Command::Train(args) => drumsort_train::recipe::run(args),
+        Command::Train(args) => drumsort_train::recipe::run(*args),
         Command::Eval(args) => drumsort_train::eval::run(args),
         Command::Bench(args) => bench::run(args),
         Command::BenchScaleOne { files, model } => bench_scan::scale_one(files, &model),

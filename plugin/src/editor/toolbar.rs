@@ -103,8 +103,11 @@ fn class_chips(ui: &mut Ui, view: &mut ViewState, input: &ToolbarInput<'_>) {
 /// The library roots with a remove button each, and the count of unreadable files.
 fn roots(ui: &mut Ui, library: &LibrarySnapshot, commands: &mut Vec<Command>) {
     ui.horizontal_wrapped(|ui| {
-        if library.roots.is_empty() {
+        if library.roots.is_empty() && library.samples.is_empty() {
             ui.label(RichText::new("No library yet: drop folders here or add one above.").weak());
+        } else if library.roots.is_empty() {
+            // The index has files this project never added (a `drumsort scan`, another project).
+            ui.label(RichText::new("Showing the whole index; add a folder to keep it in this project.").weak());
         } else {
             ui.label("Roots:");
         }

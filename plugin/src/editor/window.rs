@@ -5,7 +5,7 @@
 //! egui-baseview 0.9 drops baseview's file-drag events, so files dropped from a file manager or a
 //! DAW's browser never reached egui's `hovered_files`/`dropped_files`. This window forwards them,
 //! and also hands the UI a [`DragOut`] callback that starts a drag of files out of the window
-//! (XDND on X11, see [`super::xdnd`]).
+//! (XDND on X11, see [`super::xdnd`]; OLE on Windows, see [`super::ole`]).
 //!
 //! Threads: on X11 baseview runs each window on its own thread, on Windows and macOS on the
 //! host's GUI thread. The UI object is shared with that thread through an `Arc<Mutex<U>>` that
@@ -346,6 +346,9 @@ impl OpenWindow {
 impl Drop for OpenWindow {
     fn drop(&mut self) {
         if let Some(window) = self.window.take() {
+            // On Windows the host's GUI thread runs the window and any drag it asked for.
+            #[cfg(windows)]
+            super::ole::cancel_pending();
             drop(window);
             // Only X11 gives the window a thread of its own; elsewhere it runs on the host's.
             if cfg!(target_os = "linux") && !self.exited.wait(CLOSE_WAIT) {
@@ -462,8 +465,24 @@ fn drag_out_for(window: &baseview::WindowContext, slot: DragSlot) -> Option<Drag
     }))
 }
 
-/// The drag-out callback on platforms without a drag source yet: none, so the UI can tell.
-#[cfg(not(target_os = "linux"))]
+/// The drag-out callback for a window on Windows: an OLE drag of the files (`CF_HDROP`), started
+/// once the current frame is done.
+#[cfg(windows)]
+fn drag_out_for(window: &baseview::WindowContext, _slot: DragSlot) -> Option<DragOut> {
+    use raw_window_handle::{HasWindowHandle, RawWindowHandle};
+    let hwnd = match window.window_handle().ok()?.as_raw() {
+        RawWindowHandle::Win32(h) => h.hwnd.get(),
+        _ => return None,
+    };
+    Some(Arc::new(move |paths: Vec<PathBuf>| {
+        if let Err(e) = super::ole::start_drag(paths, hwnd) {
+            nice_warn!("drag out: {e}");
+        }
+    }))
+}
+
+/// The drag-out callback on platforms without a drag source yet (macOS): none, so the UI can tell.
+#[cfg(not(any(target_os = "linux", windows)))]
 fn drag_out_for(_window: &baseview::WindowContext, _slot: DragSlot) -> Option<DragOut> {
     None
 }
