@@ -13,6 +13,29 @@ pub mod xvfb;
 
 use std::time::{Duration, Instant};
 
+use drumsort_core::synth::Demo;
+use drumsort_core::DrumClass;
+
+/// The host tests' drum pattern at 48 kHz, mono: eight hits of kick, closed hat, snare, closed
+/// hat on 8th notes at 120 bpm, each `(sample of its attack, class)`, and the audio.
+pub fn drum_pattern() -> (Vec<(usize, DrumClass)>, Vec<f32>) {
+    let rate = 48_000;
+    let demos = [Demo::Kick, Demo::ClosedHat, Demo::Snare, Demo::ClosedHat];
+    let step = rate as usize / 4; // 8th notes at 120 bpm
+    let mut audio = vec![0.0f32; step * 10];
+    let mut hits = Vec::new();
+    for (i, demo) in demos.iter().cycle().take(8).enumerate() {
+        let sound = demo.render(rate, i as u64);
+        let attack = sound.iter().position(|x| x.abs() > 1e-3).unwrap_or(0);
+        let at = step / 2 + i * step;
+        for (j, &x) in sound[attack..].iter().enumerate().take(step) {
+            audio[at + j] += x * 0.8;
+        }
+        hits.push((at, demo.class()));
+    }
+    (hits, audio)
+}
+
 /// Calls `probe` every `every` until it returns `Some` or `timeout` has passed.
 pub fn poll<T>(timeout: Duration, every: Duration, mut probe: impl FnMut() -> Option<T>) -> Option<T> {
     let deadline = Instant::now() + timeout;

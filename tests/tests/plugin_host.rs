@@ -24,12 +24,12 @@ use clack_host::events::event_types::NoteOnEvent;
 use clack_host::events::Match;
 use clack_host::prelude::Event as _;
 use clack_host::prelude::PluginInstance;
-use drumsort_core::synth::Demo;
 use drumsort_core::DrumClass;
 use drumsort_tests::clap_host::{
     activate, instantiate, load_entry, load_state, noise, plugin_library, save_state, set_offline, StereoProcessor,
     TestHost, CLAP_ID, SAMPLE_RATE,
 };
+use drumsort_tests::drum_pattern;
 
 /// `Vst3Plugin::VST3_CLASS_ID` (`*b"DrumsortPlugin01"`) as hex, the way Ardour prints it.
 const VST3_UID_HEX: &str = "4472756D736F7274506C7567696E3031";
@@ -190,25 +190,6 @@ fn clap_state_round_trips_parameters_library_roots_and_view() {
     // A corrupt blob is refused without taking the host down, and the instance keeps working.
     assert!(load_state(&mut second, b"{ not json").is_err(), "a corrupt state was accepted");
     assert_eq!(save_state(&mut second)["params"]["sensitivity"], state["params"]["sensitivity"]);
-}
-
-/// A drum pattern: `(hit sample, class)` and the audio, 48 kHz stereo (the same on both sides).
-fn drum_pattern() -> (Vec<(usize, DrumClass)>, Vec<f32>) {
-    let rate = SAMPLE_RATE as u32;
-    let demos = [Demo::Kick, Demo::ClosedHat, Demo::Snare, Demo::ClosedHat];
-    let step = rate as usize / 4; // 8th notes at 120 bpm
-    let mut audio = vec![0.0f32; step * 10];
-    let mut hits = Vec::new();
-    for (i, demo) in demos.iter().cycle().take(8).enumerate() {
-        let sound = demo.render(rate, i as u64);
-        let attack = sound.iter().position(|x| x.abs() > 1e-3).unwrap_or(0);
-        let at = step / 2 + i * step;
-        for (j, &x) in sound[attack..].iter().enumerate().take(step) {
-            audio[at + j] += x * 0.8;
-        }
-        hits.push((at, demo.class()));
-    }
-    (hits, audio)
 }
 
 /// Runs `input` (mono, played on both channels) through an activated instance in 256-sample

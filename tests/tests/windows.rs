@@ -25,8 +25,8 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use drumsort_core::synth::Demo;
-use drumsort_core::DrumClass;
 use drumsort_tests::clap_host::profile_dir;
+use drumsort_tests::drum_pattern;
 use drumsort_tests::windows_build::{self, Artifacts, Profile};
 use drumsort_tests::wine::{self, windows_path, Wine};
 use serde_json::Value;
@@ -292,25 +292,6 @@ fn windows_plugin_under_a_clap_host_passes_audio_through_bit_exact_and_plays_not
         notes.iter().filter(|(t, _)| !hits.iter().any(|&(at, _)| t.abs_diff(at + latency) <= tolerance)).collect();
     assert!(stray.is_empty(), "notes matching no hit: {stray:?}");
     assert!(right >= 6, "only {right} of {} hits got their General MIDI key: {notes:?}", hits.len());
-}
-
-/// The drum pattern of `plugin_host.rs`: eight hits, 8th notes at 120 bpm, 48 kHz mono.
-fn drum_pattern() -> (Vec<(usize, DrumClass)>, Vec<f32>) {
-    let rate = 48_000;
-    let demos = [Demo::Kick, Demo::ClosedHat, Demo::Snare, Demo::ClosedHat];
-    let step = rate as usize / 4;
-    let mut audio = vec![0.0f32; step * 10];
-    let mut hits = Vec::new();
-    for (i, demo) in demos.iter().cycle().take(8).enumerate() {
-        let sound = demo.render(rate, i as u64);
-        let attack = sound.iter().position(|x| x.abs() > 1e-3).unwrap_or(0);
-        let at = step / 2 + i * step;
-        for (j, &x) in sound[attack..].iter().enumerate().take(step) {
-            audio[at + j] += x * 0.8;
-        }
-        hits.push((at, demo.class()));
-    }
-    (hits, audio)
 }
 
 /// Runs the Linux `drumsort` of this test's profile (built first, as the host tests build the
