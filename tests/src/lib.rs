@@ -11,6 +11,7 @@ pub mod wine;
 pub mod windows_build;
 pub mod xvfb;
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use drumsort_core::synth::Demo;
@@ -48,4 +49,20 @@ pub fn poll<T>(timeout: Duration, every: Duration, mut probe: impl FnMut() -> Op
         }
         std::thread::sleep(every);
     }
+}
+
+/// Writes `samples` as a mono 32-bit float WAV at 48 kHz, the rate of every host test.
+pub fn write_mono(path: &Path, samples: &[f32]) {
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 48_000,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
+    let mut writer =
+        hound::WavWriter::create(path, spec).unwrap_or_else(|err| panic!("cannot create {}: {err}", path.display()));
+    for &x in samples {
+        writer.write_sample(x).expect("cannot write a WAV sample");
+    }
+    writer.finalize().expect("cannot finish the WAV");
 }

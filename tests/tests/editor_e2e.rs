@@ -118,20 +118,6 @@ fn pump(instance: &mut PluginInstance<TestHost>, time: Duration) {
     }
 }
 
-fn write_wav(path: &Path, samples: &[f32]) {
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: SAMPLE_RATE as u32,
-        bits_per_sample: 32,
-        sample_format: hound::SampleFormat::Float,
-    };
-    let mut writer = hound::WavWriter::create(path, spec).expect("cannot create the WAV");
-    for &x in samples {
-        writer.write_sample(x).expect("cannot write the WAV");
-    }
-    writer.finalize().expect("cannot finish the WAV");
-}
-
 /// The best normalised cross-correlation of `played` with `file` over lags `lags`, and its lag.
 fn best_match(played: &[f32], file: &[f32], lags: std::ops::Range<usize>) -> (f64, usize) {
     let n = file.len();
@@ -162,7 +148,7 @@ fn a_dropped_sample_is_scanned_and_its_dot_auditions_through_the_clap_output() {
     std::fs::create_dir_all(&folder).expect("cannot create the sample folder");
     let wav = folder.join("e2e kick #1.wav");
     let sound = Demo::Kick.render(SAMPLE_RATE as u32, 11);
-    write_wav(&wav, &sound);
+    drumsort_tests::write_mono(&wav, &sound);
 
     let entry = clap_host::load_entry();
     let mut instance = clap_host::instantiate(&entry);

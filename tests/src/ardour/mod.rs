@@ -301,7 +301,8 @@ fn output_within(command: &mut Command, limit: Duration) -> (ExitStatus, String)
 mod pattern;
 mod results;
 
-pub use pattern::{read_stereo, write_mono, Pattern};
+pub use crate::write_mono;
+pub use pattern::{read_stereo, Pattern};
 pub use results::{base64_decode, clicks, exact_lag, Click, SavedPlugin};
 
 /// The session the build script made, with the drum pattern on its drum track.

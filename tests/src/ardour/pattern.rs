@@ -52,22 +52,6 @@ impl Default for Pattern {
     }
 }
 
-/// Writes `samples` as a mono 32-bit float WAV at [`SAMPLE_RATE`].
-pub fn write_mono(path: &Path, samples: &[f32]) {
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: SAMPLE_RATE,
-        bits_per_sample: 32,
-        sample_format: hound::SampleFormat::Float,
-    };
-    let mut writer =
-        hound::WavWriter::create(path, spec).unwrap_or_else(|err| panic!("cannot create {}: {err}", path.display()));
-    for &x in samples {
-        writer.write_sample(x).expect("cannot write a WAV sample");
-    }
-    writer.finalize().expect("cannot finish the WAV");
-}
-
 /// Reads a stereo 32-bit float WAV at [`SAMPLE_RATE`].
 pub fn read_stereo(path: &Path) -> [Vec<f32>; 2] {
     let mut reader = hound::WavReader::open(path).unwrap_or_else(|err| panic!("cannot read {}: {err}", path.display()));

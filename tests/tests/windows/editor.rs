@@ -73,20 +73,6 @@ fn dots_by_class(shot: &Picture) -> BTreeMap<DrumClass, Vec<(i32, i32)>> {
 }
 
 /// Writes `samples` as a 48 kHz mono float WAV.
-fn write_wav(path: &Path, samples: &[f32]) {
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: 48_000,
-        bits_per_sample: 32,
-        sample_format: hound::SampleFormat::Float,
-    };
-    let mut writer = hound::WavWriter::create(path, spec).expect("cannot create the WAV");
-    for &x in samples {
-        writer.write_sample(x).expect("cannot write the WAV");
-    }
-    writer.finalize().expect("cannot finish the WAV");
-}
-
 /// Where the Hits tab and its Record toggle are in the editor at scale 1.
 const HITS_TAB: (i32, i32) = (82, 9);
 const RECORD: (i32, i32) = (27, 77);
@@ -297,7 +283,7 @@ fn windows_editor_under_wine_shows_the_library_drags_samples_and_clips_out_and_t
     // A file dragged onto the editor (the probe as the drag source, as Explorer would be) is
     // taken as a copy, scanned, and shows up as one more dot in the Library tab.
     let wav = dir.join("dropped in.wav");
-    write_wav(&wav, &Demo::Snare.render(48_000, 5));
+    drumsort_tests::write_mono(&wav, &Demo::Snare.render(48_000, 5));
     screen.move_pointer(at(LIBRARY_TAB));
     std::thread::sleep(Duration::from_millis(300));
     screen.xdotool(&["click", "1"]);
