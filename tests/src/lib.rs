@@ -6,9 +6,9 @@
 
 pub mod ardour;
 pub mod clap_host;
-pub mod wine;
 #[path = "../../xtask/src/windows_build.rs"]
 pub mod windows_build;
+pub mod wine;
 pub mod xvfb;
 
 use std::path::Path;

@@ -298,8 +298,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
     }
     let files = join_manifest(&args, first);
     let opts = BootstrapOptions { resamples: args.resamples, ..BootstrapOptions::default() };
-    let members: Vec<(&Classifier, &[Clip])> =
-        classifiers.iter().map(|c| (c, decoded[&key(c)].as_slice())).collect();
+    let members: Vec<(&Classifier, &[Clip])> = classifiers.iter().map(|c| (c, decoded[&key(c)].as_slice())).collect();
     // One entry per scored model: each --model, or with --ensemble all of them as one.
     type Scored<'a> = (PathBuf, String, &'a [(&'a Classifier, &'a [Clip])]);
     let scored: Vec<Scored> = if args.ensemble {
@@ -333,13 +332,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
                 confidence: preds[i].1,
             })
             .collect();
-        models.push(ModelFigures {
-            dir,
-            model_version,
-            subsets,
-            crop,
-            clips,
-        });
+        models.push(ModelFigures { dir, model_version, subsets, crop, clips });
     }
     print!("{}", report::text(&args, &files, &opts, &models));
     if let Some(path) = &args.json {

@@ -208,7 +208,8 @@ fn same_seed_gives_identical_weights_and_history() {
             classes: vec![c.class],
         })
         .collect();
-    let run = |cfg: &TrainConfig| train(cfg, &MelConfig::default(), &data, &hits, &data, &[], |_, _| {}, |_| {}).unwrap();
+    let run =
+        |cfg: &TrainConfig| train(cfg, &MelConfig::default(), &data, &hits, &data, &[], |_, _| {}, |_| {}).unwrap();
     let (a, b) = (run(&tiny()), run(&tiny()));
     assert_eq!(a.history.len(), 2);
     for (ra, rb) in a.history.iter().zip(&b.history) {
@@ -265,7 +266,12 @@ fn a_distilled_student_learns_its_teachers_scores_and_bad_teachers_are_refused()
     let student = TrainConfig { seed: 11, ..long.clone() };
     let labels = as_classifier(&run(&student, &[]).unwrap(), "labels", &mel_cfg, long.analysis_seconds);
     let distilled = TrainConfig { distill: 1.0, ..student.clone() };
-    let taught = as_classifier(&run(&distilled, std::slice::from_ref(&teacher)).unwrap(), "taught", &mel_cfg, long.analysis_seconds);
+    let taught = as_classifier(
+        &run(&distilled, std::slice::from_ref(&teacher)).unwrap(),
+        "taught",
+        &mel_cfg,
+        long.analysis_seconds,
+    );
     let feats: Vec<Features> = data.iter().map(|c| teacher.features(&c.samples)).collect();
     let scores = |c: &Classifier| c.predict(&feats).unwrap().into_iter().map(|p| p.scores).collect::<Vec<_>>();
     let target = scores(&teacher);
@@ -280,8 +286,7 @@ fn a_distilled_student_learns_its_teachers_scores_and_bad_teachers_are_refused()
     let no_teacher = run(&distilled, &[]).unwrap_err().to_string();
     assert!(no_teacher.contains("needs at least one teacher"), "{no_teacher}");
     let other_features = MelConfig { n_fft: 512, ..MelConfig::default() };
-    let err = train(&distilled, &other_features, &data, &[], &data, &[teacher], |_, _| {}, |_| {})
-        .unwrap_err()
-        .to_string();
+    let err =
+        train(&distilled, &other_features, &data, &[], &data, &[teacher], |_, _| {}, |_| {}).unwrap_err().to_string();
     assert!(err.contains("other features"), "{err}");
 }
