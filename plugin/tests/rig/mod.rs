@@ -111,17 +111,18 @@ impl Rig {
         (l, r)
     }
 
-    /// Runs silent blocks until the output is not silent (the audition started) or `timeout`.
-    pub fn wait_for_sound(&mut self, timeout: Duration) -> bool {
+    /// Runs silent blocks until the output is not silent (the audition started) and returns that
+    /// first sounding block, or `None` after `timeout` (a bound for a hang, not a speed figure).
+    pub fn wait_for_sound(&mut self, timeout: Duration) -> Option<(Vec<f32>, Vec<f32>)> {
         let start = Instant::now();
         while start.elapsed() < timeout {
-            let (l, _) = self.silent_block();
+            let (l, r) = self.silent_block();
             if l.iter().any(|&x| x != 0.0) {
-                return true;
+                return Some((l, r));
             }
             std::thread::sleep(Duration::from_millis(2));
         }
-        false
+        None
     }
 }
 
