@@ -16,6 +16,9 @@ pub struct Clip {
     pub path: PathBuf,
     pub class: DrumClass,
     pub samples: Vec<f32>,
+    /// The kit the file comes from (`source_group` in the data's MANIFEST.csv), empty when not
+    /// looked up: what kit-balanced sampling draws by.
+    pub kit: String,
 }
 
 /// Why a labelled folder could not be listed.
@@ -71,7 +74,7 @@ pub fn load(items: &[(PathBuf, DrumClass)], opts: &DecodeOptions) -> (Vec<Clip>,
     let results: Vec<_> = items
         .par_iter()
         .map(|(path, class)| match decode_file(path, opts) {
-            Ok(d) => Ok(Clip { path: path.clone(), class: *class, samples: d.samples }),
+            Ok(d) => Ok(Clip { path: path.clone(), class: *class, samples: d.samples, kit: String::new() }),
             Err(e) => Err((path.clone(), e)),
         })
         .collect();

@@ -116,6 +116,13 @@ pub struct TrainConfig {
     /// The teachers' model versions (recorded; the weights are given to [`train`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub teachers: Vec<String>,
+    /// Kit balance `b` of the one-shot draws within a class: a kit holding `n` of the class's
+    /// files is drawn with weight `n^(1 - b)` ([`Clip::kit`]), so 0 draws every file alike (a drum
+    /// machine with 40 kicks is heard 40 times as often as a kit with one) and 1 draws every kit
+    /// alike. Off by default (the default recipe's random stream stays as it was); left out of the
+    /// recorded config when off.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub kit_balance: f64,
 }
 
 fn is_zero(p: &f64) -> bool {
@@ -156,6 +163,7 @@ impl Default for TrainConfig {
             timbre_prob: 0.0,
             distill: 0.0,
             teachers: Vec::new(),
+            kit_balance: 0.0,
         }
     }
 }
@@ -396,6 +404,33 @@ fn predict_top1(net: &DrumNet, feats: &[Features], n_mels: usize, pad: f32) -> c
     Ok(out)
 }
 
+/// For each class of `by_class`, the draw over its members that gives a kit of `n` of them the
+/// weight `n^(1 - balance)` ([`TrainConfig::kit_balance`]); `None` (draw every file alike) when
+/// `balance` is 0 or the class is empty. Files with no kit count as one kit.
+fn kit_balanced_draws(
+    train: &[Clip],
+    by_class: &[Vec<usize>],
+    balance: f64,
+) -> Vec<Option<rand::distributions::WeightedIndex<f64>>> {
+    by_class
+        .iter()
+        .map(|members| {
+            if balance <= 0.0 || members.is_empty() {
+                return None;
+            }
+            let mut per_kit: HashMap<&str, usize> = HashMap::new();
+            for &i in members {
+                *per_kit.entry(train[i].kit.as_str()).or_default() += 1;
+            }
+            let weights = members.iter().map(|&i| {
+                let n = per_kit[train[i].kit.as_str()] as f64;
+                n.powf(1.0 - balance.min(1.0)) / n
+            });
+            rand::distributions::WeightedIndex::new(weights).ok()
+        })
+        .collect()
+}
+
 /// The mean sigmoid scores of `teachers` on the batch `xs`, `[batch, classes]`.
 fn teacher_scores(teachers: &[Classifier], xs: &Tensor) -> candle_core::Result<Tensor> {
     let mut sum: Option<Tensor> = None;
@@ -464,6 +499,7 @@ pub fn train(
         by_class.iter().map(|v| (v.len() as f64).powf(cfg.balance_power) * (!v.is_empty() as u8 as f64)).collect();
     let class_dist = rand::distributions::WeightedIndex::new(&class_weights)
         .map_err(|e| candle_core::Error::Msg(format!("no training data: {e}")))?;
+    let member_dists = kit_balanced_draws(train, &by_class, cfg.kit_balance);
 
     let val_truth: Vec<DrumClass> = val.iter().map(|c| c.class).collect();
     let val_full: Vec<Features> =
@@ -503,8 +539,13 @@ pub fn train(
                     let crop = one_shot_crop(cfg, sr, &mut rng);
                     let picks: Vec<(usize, u64)> = (0..cfg.batch_size)
                         .map(|_| {
-                            let members = &by_class[rng.sample(&class_dist)];
-                            (members[rng.gen_range(0..members.len())], rng.gen())
+                            let class = rng.sample(&class_dist);
+                            let members = &by_class[class];
+                            let member = match &member_dists[class] {
+                                Some(dist) => rng.sample(dist),
+                                None => rng.gen_range(0..members.len()),
+                            };
+                            (members[member], rng.gen())
                         })
                         .collect();
                     picks

@@ -10,6 +10,7 @@ pub(crate) fn clips() -> Vec<Clip> {
                 path: d.file_stem().into(),
                 class: d.class(),
                 samples: d.render(44_100, seed),
+                kit: format!("render-{seed}"),
             })
         })
         .collect()
@@ -289,4 +290,39 @@ fn a_distilled_student_learns_its_teachers_scores_and_bad_teachers_are_refused()
     let err =
         train(&distilled, &other_features, &data, &[], &data, &[teacher], |_, _| {}, |_| {}).unwrap_err().to_string();
     assert!(err.contains("other features"), "{err}");
+}
+
+#[test]
+fn kit_balance_draws_kits_alike_at_one_files_alike_at_zero_and_a_square_root_between() {
+    use rand::Rng;
+    // One class: nine files from a big drum machine, one from a small kit.
+    let data: Vec<Clip> = (0..10)
+        .map(|i| Clip {
+            path: format!("kick-{i}").into(),
+            class: DrumClass::Kick,
+            samples: vec![0.0; 16],
+            kit: if i < 9 { "machine".into() } else { "kit".into() },
+        })
+        .collect();
+    let by_class = indices_by_class(&data);
+    let kick = DrumClass::Kick.index();
+    let small_kit_share = |balance: f64| {
+        let draws = kit_balanced_draws(&data, &by_class, balance);
+        let dist = draws[kick].as_ref().expect("a draw for a class with files");
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let n = 20_000;
+        (0..n).filter(|_| by_class[kick][rng.sample(dist)] == 9).count() as f64 / n as f64
+    };
+    assert!(kit_balanced_draws(&data, &by_class, 0.0).iter().all(Option::is_none), "0 keeps the old draw");
+    // Kit weight n^(1 - b): at 1 both kits 1/2; at 0.5 the small kit 1 / (1 + 3) = 0.25.
+    assert!((small_kit_share(1.0) - 0.5).abs() < 0.02, "{}", small_kit_share(1.0));
+    assert!((small_kit_share(0.5) - 0.25).abs() < 0.02, "{}", small_kit_share(0.5));
+    // Every file of a kit alike: the big kit's nine share its weight evenly.
+    let draws = kit_balanced_draws(&data, &by_class, 1.0);
+    let mut rng = ChaCha8Rng::seed_from_u64(2);
+    let mut counts = [0usize; 10];
+    for _ in 0..18_000 {
+        counts[by_class[kick][rng.sample(draws[kick].as_ref().unwrap())]] += 1;
+    }
+    assert!(counts[..9].iter().all(|&c| (800..1200).contains(&c)), "{counts:?}");
 }

@@ -1,7 +1,8 @@
-//! What `cargo xtask train` reads besides the labelled one-shots: a share of the train split's kits
-//! (`--kit-fraction`, a learning curve) and the hits cut from drum tracks played from it
+//! What `cargo xtask train` reads besides the labelled one-shots: each file's kit and a share of
+//! the train split's kits (`--kit-balance`, `--kit-fraction`, a learning curve) and the hits cut from drum tracks played from it
 //! (`make-performances`' generator), with the onsets where nothing was played (`--non-hits`).
 
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -12,8 +13,19 @@ use drumsort_core::DrumClass;
 
 use super::Tracks;
 use crate::dataset;
+use crate::dataset::manifest::parse_manifest;
 use crate::fit::TrainConfig;
 use crate::performances::{KitKind, Play};
+
+/// The kit (`source_group`) of every file `manifest` lists, keyed by its path under the
+/// manifest's folder.
+pub(super) fn kits_of(manifest: &Path) -> Result<HashMap<PathBuf, String>> {
+    let text = std::fs::read_to_string(manifest)
+        .with_context(|| format!("reading {} (kits come from the data's manifest)", manifest.display()))?;
+    let root = manifest.parent().unwrap_or(Path::new("."));
+    let rows = parse_manifest(&text).with_context(|| format!("parsing {}", manifest.display()))?;
+    Ok(rows.into_iter().map(|r| (root.join(&r.path), r.source_group)).collect())
+}
 
 /// Keeps whole kits (`source_group` in `manifest`) until they hold about `fraction` of the files,
 /// in the order of a hash of the kit's name, so a larger fraction keeps the smaller one's kits.
@@ -22,19 +34,7 @@ pub(super) fn keep_kits(
     manifest: &Path,
     fraction: f64,
 ) -> Result<Vec<(PathBuf, DrumClass)>> {
-    use std::collections::HashMap;
-    let text = std::fs::read_to_string(manifest).with_context(|| format!("reading {}", manifest.display()))?;
-    let root = manifest.parent().unwrap_or(Path::new("."));
-    // Columns: split, class, path, ..., source_group, sound_kind, dup_cluster (a free-text
-    // license column may hold commas, so the kit is counted from the end).
-    let kit_of: HashMap<PathBuf, String> = text
-        .lines()
-        .skip(1)
-        .filter_map(|line| {
-            let cols: Vec<&str> = line.split(',').collect();
-            (cols.len() >= 6).then(|| (root.join(cols[2]), cols[cols.len() - 3].to_string()))
-        })
-        .collect();
+    let kit_of = kits_of(manifest)?;
     let kit = |p: &PathBuf| kit_of.get(p).map_or("", String::as_str);
     // Kits in hash order, taken until they hold `fraction` of the files.
     let mut files_per_kit: HashMap<&str, usize> = HashMap::new();
@@ -45,7 +45,7 @@ pub(super) fn keep_kits(
     kits.sort_by_key(|(k, _)| super::hex_sha256(k.as_bytes()));
     let target = (fraction * items.len() as f64).ceil() as usize;
     let mut taken = 0;
-    let kept_kits: std::collections::HashSet<&str> = kits
+    let kept_kits: HashSet<&str> = kits
         .into_iter()
         .take_while(|&(_, n)| {
             let more = taken < target;

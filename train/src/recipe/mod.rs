@@ -121,6 +121,11 @@ pub struct TrainArgs {
     /// Share of the teachers' mean scores in every target (default 0.5 with --teacher).
     #[arg(long)]
     pub distill: Option<f64>,
+    /// Kit balance of the one-shot draws within a class, 0-1: a kit with `n` of the class's
+    /// files is drawn with weight `n^(1 - B)`, so 1 hears every kit (`source_group` in the data's
+    /// MANIFEST.csv) alike (default 0: every file alike).
+    #[arg(long)]
+    pub kit_balance: Option<f64>,
 }
 
 /// What `--hits-only` changes.
@@ -188,6 +193,9 @@ pub fn config(args: &TrainArgs) -> (TrainConfig, Tracks) {
     }
     if let Some(a) = args.aug_strength {
         cfg.aug_strength = a.max(0.0);
+    }
+    if let Some(b) = args.kit_balance {
+        cfg.kit_balance = b.clamp(0.0, 1.0);
     }
     if let Some(p) = args.timbre {
         cfg.timbre_prob = p.clamp(0.0, 1.0);

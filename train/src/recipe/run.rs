@@ -11,7 +11,7 @@ use drumsort_core::decode::DecodeOptions;
 use drumsort_core::DrumClass;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::inputs::{keep_kits, track_hits};
+use super::inputs::{keep_kits, kits_of, track_hits};
 use super::{config, mel_config, TrainArgs};
 use crate::dataset::{self, Clip};
 use crate::fit::train;
@@ -39,11 +39,21 @@ pub fn run(args: TrainArgs) -> Result<()> {
     };
     let mut train_items =
         dataset::list_labelled(&args.train).with_context(|| format!("listing {}", args.train.display()))?;
+    let manifest = args.train.parent().unwrap_or(Path::new(".")).join("MANIFEST.csv");
     if args.kit_fraction < 1.0 {
-        let manifest = args.train.parent().unwrap_or(Path::new(".")).join("MANIFEST.csv");
         train_items = keep_kits(train_items, &manifest, args.kit_fraction)?;
     }
-    let (train_clips, train_hash) = load_items(&args.train, train_items, &opts)?;
+    let (mut train_clips, train_hash) = load_items(&args.train, train_items, &opts)?;
+    if cfg.kit_balance > 0.0 {
+        let kit_of = kits_of(&manifest)?;
+        for clip in &mut train_clips {
+            clip.kit = kit_of.get(&clip.path).cloned().unwrap_or_default();
+        }
+        let unknown = train_clips.iter().filter(|c| c.kit.is_empty()).count();
+        eprintln!("kit balance {}: {} kits, {unknown} files with no kit in the manifest", cfg.kit_balance, {
+            train_clips.iter().map(|c| c.kit.as_str()).collect::<std::collections::HashSet<_>>().len()
+        });
+    }
     let (val_clips, val_hash) = load_folder(&args.val, &opts)?;
     if train_clips.is_empty() || val_clips.is_empty() {
         bail!("need decodable files in both {} and {}", args.train.display(), args.val.display());
