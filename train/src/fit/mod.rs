@@ -83,6 +83,9 @@ pub struct TrainConfig {
     /// Time pooling of the conv blocks (default: [`model::Config`]'s).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_pool: Option<Vec<usize>>,
+    /// Hidden size of the GRU (default: [`model::Config`]'s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gru_hidden: Option<usize>,
     /// Probability that an example has [`SPEC_MASKS`] bands of mel bins (each up to
     /// [`SPEC_MASK_BINS`] wide) set to the input mean (SpecAugment's frequency masking): the
     /// model must name a drum from part of its spectrum, as when another drum covers the rest.
@@ -157,6 +160,7 @@ impl Default for TrainConfig {
             hits_only: false,
             channels: None,
             time_pool: None,
+            gru_hidden: None,
             spec_mask_prob: 0.0,
             mixup_prob: 0.0,
             label_smoothing: 0.0,
@@ -479,6 +483,7 @@ pub fn train(
         n_mels: mel_cfg.n_mels,
         channels: cfg.channels.clone().unwrap_or(shape.channels),
         time_pool: cfg.time_pool.clone().unwrap_or(shape.time_pool),
+        gru_hidden: cfg.gru_hidden.unwrap_or(shape.gru_hidden),
         input_mean,
         input_std,
         pad_value: mel_cfg.log_floor(),

@@ -93,6 +93,9 @@ pub struct TrainArgs {
     /// Time pooling of the conv blocks, comma-separated (default 4,2,1; 1,2,1 with --hits-only).
     #[arg(long, value_delimiter = ',')]
     pub time_pool: Option<Vec<usize>>,
+    /// Hidden size of the GRU over time (default 96).
+    #[arg(long)]
+    pub gru_hidden: Option<usize>,
     /// Share of the training tracks' kit pieces that are two one-shots of the class struck as
     /// one (kits no sample pack holds; default 0): an experiment.
     #[arg(long, default_value_t = 0.0)]
@@ -216,6 +219,9 @@ pub fn config(args: &TrainArgs) -> (TrainConfig, Tracks) {
     if args.channels.is_some() {
         cfg.channels = args.channels.clone();
     }
+    if args.gru_hidden.is_some() {
+        cfg.gru_hidden = args.gru_hidden;
+    }
     if args.time_pool.is_some() {
         cfg.time_pool = args.time_pool.clone();
     }
@@ -299,6 +305,8 @@ mod tests {
             (Some(vec![8, 32, 48]), Some(vec![1, 2, 1]), 0.5, Tracks { any: 10, acoustic: 96 })
         );
         assert_eq!(parse(&[]), (TrainConfig::default(), Tracks { any: 32, acoustic: 0 }));
+        let (cfg, _) = parse(&["--gru-hidden", "128", "--kit-balance", "0.5"]);
+        assert_eq!((cfg.gru_hidden, cfg.kit_balance), (Some(128), 0.5));
         // The hit model hears every window the hit labeller can give, the shortest lookahead's
         // too.
         let (cfg, _) = parse(&["--hits-only", "--acoustic-tracks", "0"]);
