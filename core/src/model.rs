@@ -24,6 +24,10 @@ pub struct Config {
     pub time_pool: Vec<usize>,
     /// GRU hidden size.
     pub gru_hidden: usize,
+    /// A second GRU reads the steps backwards and its states join the forward one's (a whole
+    /// one-shot is there to read both ways; off in the models trained before it existed).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub bidirectional: bool,
     /// Embedding width (similarity maps, near-duplicates).
     pub embed_dim: usize,
     /// Number of output scores, one per [`DrumClass`].
@@ -47,6 +51,7 @@ impl Default for Config {
             freq_pool: vec![4, 2, 2],
             time_pool: vec![4, 2, 1],
             gru_hidden: 96,
+            bidirectional: false,
             embed_dim: 64,
             n_classes: DrumClass::COUNT,
             input_mean: -6.0,
@@ -142,6 +147,8 @@ pub struct DrumNet {
     cfg: Config,
     blocks: Vec<ConvBlock>,
     gru: GRU,
+    /// The backward GRU of a [`Config::bidirectional`] network.
+    gru_back: Option<GRU>,
     embed: Linear,
     head: Linear,
 }
@@ -169,10 +176,14 @@ impl DrumNet {
         if freq_out == 0 {
             candle_core::bail!("{} mel bands cannot be pooled by {:?}", cfg.n_mels, cfg.freq_pool);
         }
-        let gru = candle_nn::rnn::gru(c_in * freq_out, cfg.gru_hidden, GRUConfig::default(), vb.pp("gru"))?;
-        let embed = linear(2 * cfg.gru_hidden, cfg.embed_dim, vb.pp("embed"))?;
+        let gru_layer =
+            |name: &str| candle_nn::rnn::gru(c_in * freq_out, cfg.gru_hidden, GRUConfig::default(), vb.pp(name));
+        let gru = gru_layer("gru")?;
+        let gru_back = if cfg.bidirectional { Some(gru_layer("gru_back")?) } else { None };
+        let directions = 1 + cfg.bidirectional as usize;
+        let embed = linear(2 * directions * cfg.gru_hidden, cfg.embed_dim, vb.pp("embed"))?;
         let head = linear(cfg.embed_dim, cfg.n_classes, vb.pp("head"))?;
-        Ok(Self { cfg: cfg.clone(), blocks, gru, embed, head })
+        Ok(Self { cfg: cfg.clone(), blocks, gru, gru_back, embed, head })
     }
 
     /// The network's config.
@@ -221,6 +232,17 @@ impl DrumNet {
         let xs = xs.permute((0, 3, 1, 2))?.reshape((b, t2, c * f2))?;
         let states = self.gru.seq(&xs)?;
         let hs = Tensor::stack(&states.iter().map(|s| s.h.clone()).collect::<Vec<_>>(), 1)?; // [b, t', h]
+        let hs = match &self.gru_back {
+            Some(back) => {
+                // The steps backwards, the states put back in time order: [b, t', 2h].
+                let reversed: Vec<u32> = (0..t2 as u32).rev().collect();
+                let reversed = Tensor::new(reversed.as_slice(), xs.device())?;
+                let states = back.seq(&xs.index_select(&reversed, 1)?)?;
+                let back_hs = Tensor::stack(&states.iter().rev().map(|s| s.h.clone()).collect::<Vec<_>>(), 1)?;
+                Tensor::cat(&[hs, back_hs], D::Minus1)?
+            }
+            None => hs,
+        };
         let pooled = Tensor::cat(&[hs.mean(1)?, hs.max(1)?], D::Minus1)?; // [b, 2h]
         let emb = self.embed.forward(&pooled)?;
         let norm = emb.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-6, f64::MAX)?;
@@ -291,6 +313,32 @@ mod tests {
         assert!(negative > 0.0, "the test needs negative scales");
         drop(data);
         check("random norms of both signs");
+    }
+
+    #[test]
+    fn a_bidirectional_network_reads_the_steps_both_ways_and_round_trips() {
+        let cfg = Config { bidirectional: true, ..Config::default() };
+        let varmap = VarMap::new();
+        let net = DrumNet::new(&cfg, VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu)).unwrap();
+        assert!(varmap.data().lock().unwrap().keys().any(|k| k.starts_with("gru_back")));
+        let xs = Tensor::randn(-6f32, 3.0, (2, 40, 64), &Device::Cpu).unwrap();
+        let (a, b) = (net.forward(&xs).unwrap(), net.infer(&xs).unwrap());
+        assert_eq!(a.logits.dims(), &[2, DrumClass::COUNT]);
+        let diff: f32 = (&a.logits - &b.logits).unwrap().abs().unwrap().max_all().unwrap().to_scalar().unwrap();
+        assert!(diff < 1e-4, "infer differs from forward by {diff}");
+        // Only the backward GRU hears the last frames first: zeroing it changes the output.
+        let before = a.logits.to_vec2::<f32>().unwrap();
+        for (_, var) in varmap.data().lock().unwrap().iter().filter(|(n, _)| n.starts_with("gru_back")) {
+            var.set(&var.zeros_like().unwrap()).unwrap();
+        }
+        let after = net.forward(&xs).unwrap().logits.to_vec2::<f32>().unwrap();
+        assert_ne!(before, after, "the backward GRU takes part in the output");
+        // The config round-trips through JSON, and a config without the field reads as one-way.
+        let json = serde_json::to_string(&cfg).unwrap();
+        assert_eq!(serde_json::from_str::<Config>(&json).unwrap(), cfg);
+        let one_way = serde_json::to_string(&Config::default()).unwrap();
+        assert!(!one_way.contains("bidirectional"), "one-way configs read as they were written");
+        assert!(!serde_json::from_str::<Config>(&one_way).unwrap().bidirectional);
     }
 
     #[test]

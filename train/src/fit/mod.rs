@@ -86,6 +86,9 @@ pub struct TrainConfig {
     /// Hidden size of the GRU (default: [`model::Config`]'s).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gru_hidden: Option<usize>,
+    /// A second GRU reading the steps backwards ([`model::Config::bidirectional`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub bidirectional: bool,
     /// Probability that an example has [`SPEC_MASKS`] bands of mel bins (each up to
     /// [`SPEC_MASK_BINS`] wide) set to the input mean (SpecAugment's frequency masking): the
     /// model must name a drum from part of its spectrum, as when another drum covers the rest.
@@ -161,6 +164,7 @@ impl Default for TrainConfig {
             channels: None,
             time_pool: None,
             gru_hidden: None,
+            bidirectional: false,
             spec_mask_prob: 0.0,
             mixup_prob: 0.0,
             label_smoothing: 0.0,
@@ -484,6 +488,7 @@ pub fn train(
         channels: cfg.channels.clone().unwrap_or(shape.channels),
         time_pool: cfg.time_pool.clone().unwrap_or(shape.time_pool),
         gru_hidden: cfg.gru_hidden.unwrap_or(shape.gru_hidden),
+        bidirectional: cfg.bidirectional,
         input_mean,
         input_std,
         pad_value: mel_cfg.log_floor(),

@@ -96,6 +96,9 @@ pub struct TrainArgs {
     /// Hidden size of the GRU over time (default 96).
     #[arg(long)]
     pub gru_hidden: Option<usize>,
+    /// A second GRU reading the conv steps backwards, its states joining the forward one's.
+    #[arg(long)]
+    pub bidirectional: bool,
     /// Share of the training tracks' kit pieces that are two one-shots of the class struck as
     /// one (kits no sample pack holds; default 0): an experiment.
     #[arg(long, default_value_t = 0.0)]
@@ -222,6 +225,7 @@ pub fn config(args: &TrainArgs) -> (TrainConfig, Tracks) {
     if args.gru_hidden.is_some() {
         cfg.gru_hidden = args.gru_hidden;
     }
+    cfg.bidirectional |= args.bidirectional;
     if args.time_pool.is_some() {
         cfg.time_pool = args.time_pool.clone();
     }
@@ -305,8 +309,8 @@ mod tests {
             (Some(vec![8, 32, 48]), Some(vec![1, 2, 1]), 0.5, Tracks { any: 10, acoustic: 96 })
         );
         assert_eq!(parse(&[]), (TrainConfig::default(), Tracks { any: 32, acoustic: 0 }));
-        let (cfg, _) = parse(&["--gru-hidden", "128", "--kit-balance", "0.5"]);
-        assert_eq!((cfg.gru_hidden, cfg.kit_balance), (Some(128), 0.5));
+        let (cfg, _) = parse(&["--gru-hidden", "128", "--kit-balance", "0.5", "--bidirectional"]);
+        assert_eq!((cfg.gru_hidden, cfg.kit_balance, cfg.bidirectional), (Some(128), 0.5, true));
         // The hit model hears every window the hit labeller can give, the shortest lookahead's
         // too.
         let (cfg, _) = parse(&["--hits-only", "--acoustic-tracks", "0"]);
