@@ -50,9 +50,8 @@ pub fn run(args: TrainArgs) -> Result<()> {
             clip.kit = kit_of.get(&clip.path).cloned().unwrap_or_default();
         }
         let unknown = train_clips.iter().filter(|c| c.kit.is_empty()).count();
-        eprintln!("kit balance {}: {} kits, {unknown} files with no kit in the manifest", cfg.kit_balance, {
-            train_clips.iter().map(|c| c.kit.as_str()).collect::<std::collections::HashSet<_>>().len()
-        });
+        let kits: std::collections::HashSet<&str> = train_clips.iter().map(|c| c.kit.as_str()).collect();
+        eprintln!("kit balance {}: {} kits, {unknown} files with no kit in the manifest", cfg.kit_balance, kits.len());
     }
     let (val_clips, val_hash) = load_folder(&args.val, &opts)?;
     if train_clips.is_empty() || val_clips.is_empty() {
