@@ -1,6 +1,7 @@
 //! What `cargo xtask train` reads besides the labelled one-shots: each file's kit and a share of
-//! the train split's kits (`--kit-balance`, `--kit-fraction`, a learning curve) and the hits cut from drum tracks played from it
-//! (`make-performances`' generator), with the onsets where nothing was played (`--non-hits`).
+//! the train split's kits (`--kit-balance`, `--kit-fraction`, a learning curve), and the hits cut
+//! from drum tracks played from it (`make-performances`' generator), with the onsets where nothing
+//! was played (`--non-hits`).
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
