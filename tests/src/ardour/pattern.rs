@@ -2,7 +2,6 @@
 
 use std::path::Path;
 
-use drumsort_core::synth::Demo;
 use drumsort_core::DrumClass;
 
 use super::SAMPLE_RATE;
@@ -18,21 +17,11 @@ pub struct Pattern {
 impl Pattern {
     /// Kick, hat, snare, hat as 8th notes at 120 bpm, twice (the synthesised demo sounds), after
     /// 1/8 s of silence and with 5/8 s from the last hit to the end (no region or transport fade
-    /// touches a sound), 2.5 s in all.
+    /// touches a sound), 2.5 s in all: the host tests' [`crate::drum_pattern`], which is at 48 kHz,
+    /// the sessions' [`SAMPLE_RATE`].
     pub fn new() -> Self {
-        let demos = [Demo::Kick, Demo::ClosedHat, Demo::Snare, Demo::ClosedHat];
-        let step = SAMPLE_RATE as usize / 4;
-        let mut left = vec![0.0f32; step * 10];
-        let mut hits = Vec::new();
-        for (i, demo) in demos.iter().cycle().take(8).enumerate() {
-            let sound = demo.render(SAMPLE_RATE, i as u64);
-            let attack = sound.iter().position(|x| x.abs() > 1e-3).unwrap_or(0);
-            let at = step / 2 + i * step;
-            for (j, &x) in sound[attack..].iter().enumerate().take(step) {
-                left[at + j] += x * 0.8;
-            }
-            hits.push((at as u64, demo.class()));
-        }
+        let (hits, left) = crate::drum_pattern();
+        let hits = hits.into_iter().map(|(at, class)| (at as u64, class)).collect();
         let right = left.iter().map(|x| x * 0.5).collect();
         Self { hits, audio: [left, right] }
     }
