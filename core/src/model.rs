@@ -243,7 +243,7 @@ impl DrumNet {
             }
             None => hs,
         };
-        let pooled = Tensor::cat(&[hs.mean(1)?, hs.max(1)?], D::Minus1)?; // [b, 2h]
+        let pooled = Tensor::cat(&[hs.mean(1)?, hs.max(1)?], D::Minus1)?; // [b, 2h], 4h both ways
         let emb = self.embed.forward(&pooled)?;
         let norm = emb.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-6, f64::MAX)?;
         let embedding = emb.broadcast_div(&norm)?;

@@ -28,14 +28,13 @@ pub(super) fn kits_of(manifest: &Path) -> Result<HashMap<PathBuf, String>> {
     Ok(rows.into_iter().map(|r| (root.join(&r.path), r.source_group)).collect())
 }
 
-/// Keeps whole kits (`source_group` in `manifest`) until they hold about `fraction` of the files,
+/// Keeps whole kits (`kit_of`, from [`kits_of`]) until they hold about `fraction` of the files,
 /// in the order of a hash of the kit's name, so a larger fraction keeps the smaller one's kits.
 pub(super) fn keep_kits(
     items: Vec<(PathBuf, DrumClass)>,
-    manifest: &Path,
+    kit_of: &HashMap<PathBuf, String>,
     fraction: f64,
-) -> Result<Vec<(PathBuf, DrumClass)>> {
-    let kit_of = kits_of(manifest)?;
+) -> Vec<(PathBuf, DrumClass)> {
     let kit = |p: &PathBuf| kit_of.get(p).map_or("", String::as_str);
     // Kits in hash order, taken until they hold `fraction` of the files.
     let mut files_per_kit: HashMap<&str, usize> = HashMap::new();
@@ -58,7 +57,7 @@ pub(super) fn keep_kits(
     let before = items.len();
     let kept: Vec<_> = items.iter().filter(|(p, _)| kept_kits.contains(kit(p))).cloned().collect();
     eprintln!("kit fraction {fraction}: kept {} of {before} training files", kept.len());
-    Ok(kept)
+    kept
 }
 
 /// Annotations less than this apart are one hit struck together.

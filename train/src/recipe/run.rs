@@ -39,13 +39,17 @@ pub fn run(args: TrainArgs) -> Result<()> {
     };
     let mut train_items =
         dataset::list_labelled(&args.train).with_context(|| format!("listing {}", args.train.display()))?;
-    let manifest = args.train.parent().unwrap_or(Path::new(".")).join("MANIFEST.csv");
-    if args.kit_fraction < 1.0 {
-        train_items = keep_kits(train_items, &manifest, args.kit_fraction)?;
+    // Each file's kit, read once from the data's manifest when a kit option needs it.
+    let kit_of = if args.kit_fraction < 1.0 || cfg.kit_balance > 0.0 {
+        Some(kits_of(&args.train.parent().unwrap_or(Path::new(".")).join("MANIFEST.csv"))?)
+    } else {
+        None
+    };
+    if let (Some(kit_of), true) = (&kit_of, args.kit_fraction < 1.0) {
+        train_items = keep_kits(train_items, kit_of, args.kit_fraction);
     }
     let (mut train_clips, train_hash) = load_items(&args.train, train_items, &opts)?;
-    if cfg.kit_balance > 0.0 {
-        let kit_of = kits_of(&manifest)?;
+    if let (Some(kit_of), true) = (&kit_of, cfg.kit_balance > 0.0) {
         for clip in &mut train_clips {
             clip.kit = kit_of.get(&clip.path).cloned().unwrap_or_default();
         }
