@@ -15,9 +15,16 @@ fn main() {
         Config { channels: vec![16, 32, 48], freq_pool: vec![4, 2, 2], time_pool: vec![2, 2, 1], ..Config::default() };
     // The shipped one-shot model: the default conv blocks, a GRU of 160 (`--gru-hidden 160`).
     let gru = |gru_hidden| Config { gru_hidden, ..Config::default() };
-    for (name, cfg) in
-        [("16-32-48 t2", wide_first), ("default", Config::default()), ("gru 160", gru(160)), ("gru 256", gru(256))]
-    {
+    // Wider conv blocks under the shipped GRU (`--channels A,B,C --gru-hidden 160`).
+    let wide = |channels: [usize; 3]| Config { channels: channels.to_vec(), gru_hidden: 160, ..Config::default() };
+    for (name, cfg) in [
+        ("16-32-48 t2", wide_first),
+        ("default", Config::default()),
+        ("gru 160", gru(160)),
+        ("gru 256", gru(256)),
+        ("8-48-64 g160", wide([8, 48, 64])),
+        ("12-48-64 g160", wide([12, 48, 64])),
+    ] {
         let varmap = VarMap::new();
         let net = DrumNet::new(&cfg, VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu)).unwrap();
         let params: usize = varmap.all_vars().iter().map(|v| v.elem_count()).sum();

@@ -47,6 +47,11 @@ pub struct EvalArgs {
     /// mean of their `reject_other` thresholds), instead of each on its own.
     #[arg(long)]
     pub ensemble: bool,
+    /// Test-time crops: also score each file cut to these many milliseconds after the onset
+    /// (comma-separated) and decide the whole-file figures on the mean of all the views' scores.
+    /// Each view costs one more pass of the network per file.
+    #[arg(long, value_delimiter = ',')]
+    pub views_ms: Vec<f32>,
     /// Write the figures as JSON here (every subset, the reliability tables, each file's prediction).
     #[arg(long)]
     pub json: Option<PathBuf>,
@@ -84,11 +89,15 @@ fn classify(classifier: &Classifier, clips: &[Clip], crop_seconds: Option<f32>) 
 }
 
 /// The decided class and its confidence (the sigmoid score of that class) for each clip of one
-/// model, or of several as one (the mean of their scores, decided with their mean threshold).
-fn decisions(members: &[(&Classifier, &[Clip])], crop_seconds: Option<f32>) -> Result<Vec<(DrumClass, f32)>> {
-    let runs = members.iter().map(|(c, clips)| classify(c, clips, crop_seconds)).collect::<Result<Vec<_>>>()?;
+/// model, or of several as one (the mean of their scores, decided with their mean threshold),
+/// each model hearing every view of a clip (`None`: the whole clip; a crop: that many seconds).
+fn decisions(members: &[(&Classifier, &[Clip])], views: &[Option<f32>]) -> Result<Vec<(DrumClass, f32)>> {
+    let runs = members
+        .iter()
+        .flat_map(|(c, clips)| views.iter().map(move |&v| classify(c, clips, v)))
+        .collect::<Result<Vec<_>>>()?;
     let n = runs.len() as f32;
-    let reject = members.iter().map(|(c, _)| c.meta().thresholds.reject_other).sum::<f32>() / n;
+    let reject = members.iter().map(|(c, _)| c.meta().thresholds.reject_other).sum::<f32>() / members.len() as f32;
     Ok((0..runs[0].len())
         .map(|i| {
             let mut mean = [0f32; DrumClass::COUNT];
@@ -315,8 +324,10 @@ pub fn run(args: EvalArgs) -> Result<()> {
     };
     let mut models = Vec::new();
     for (dir, model_version, members) in scored {
-        let preds = decisions(members, None)?;
-        let crop_preds = decisions(members, Some(args.crop_ms / 1000.0))?;
+        let views: Vec<Option<f32>> =
+            std::iter::once(None).chain(args.views_ms.iter().map(|ms| Some(ms / 1000.0))).collect();
+        let preds = decisions(members, &views)?;
+        let crop_preds = decisions(members, &[Some(args.crop_ms / 1000.0)])?;
         let crop = evaluate(&files.truth, &crop_preds.iter().map(|p| p.0).collect::<Vec<_>>());
         let subsets = Subset::ALL
             .iter()
@@ -379,10 +390,10 @@ mod tests {
             as_classifier(&run, &format!("s{seed}"), &mel_cfg, cfg.analysis_seconds)
         };
         let (a, b) = (model(1), model(2));
-        let alone = |c: &Classifier| decisions(&[(c, &data[..])], None).unwrap();
+        let alone = |c: &Classifier| decisions(&[(c, &data[..])], &[None]).unwrap();
         let scores = |c: &Classifier| classify(c, &data, None).unwrap();
-        assert_eq!(decisions(&[(&a, &data[..]), (&a, &data[..])], None).unwrap(), alone(&a), "a model with itself");
-        let both = decisions(&[(&a, &data[..]), (&b, &data[..])], None).unwrap();
+        assert_eq!(decisions(&[(&a, &data[..]), (&a, &data[..])], &[None]).unwrap(), alone(&a), "a model with itself");
+        let both = decisions(&[(&a, &data[..]), (&b, &data[..])], &[None]).unwrap();
         let (sa, sb) = (scores(&a), scores(&b));
         for (i, (class, confidence)) in both.iter().enumerate() {
             let mean: Vec<f32> = sa[i].scores.iter().zip(&sb[i].scores).map(|(x, y)| (x + y) / 2.0).collect();
@@ -391,5 +402,16 @@ mod tests {
             assert!((confidence - mean[best]).abs() < 1e-6, "clip {i}: {confidence} vs {}", mean[best]);
         }
         assert_ne!(both, alone(&a), "two different models disagree somewhere with one of them");
+
+        // Test-time crops: one model over the whole clip and a 50 ms crop decides on the mean of
+        // the two views' scores.
+        let views = decisions(&[(&a, &data[..])], &[None, Some(0.05)]).unwrap();
+        let crop = classify(&a, &data, Some(0.05)).unwrap();
+        for (i, (_, confidence)) in views.iter().enumerate() {
+            let mean: Vec<f32> = sa[i].scores.iter().zip(&crop[i].scores).map(|(x, y)| (x + y) / 2.0).collect();
+            let best = (0..DrumClass::COUNT).max_by(|&p, &q| mean[p].total_cmp(&mean[q])).unwrap();
+            assert!((confidence - mean[best]).abs() < 1e-6, "clip {i}: {confidence} vs {}", mean[best]);
+        }
+        assert_ne!(views, alone(&a), "a 50 ms crop changes some scores");
     }
 }

@@ -94,6 +94,14 @@ fn header(out: &mut String, args: &EvalArgs, files: &Files, opts: &BootstrapOpti
         opts.resamples, opts.seed
     );
     let _ = writeln!(out, "confidence: {CONFIDENCE}; ECE over {DEFAULT_BINS} equal-width bins");
+    if !args.views_ms.is_empty() {
+        let ms: Vec<String> = args.views_ms.iter().map(|v| format!("{v:.0}")).collect();
+        let _ = writeln!(
+            out,
+            "test-time crops: each file's scores averaged over the whole clip and {} ms crops",
+            ms.join(", ")
+        );
+    }
     let _ = writeln!(out, "subsets:");
     for s in Subset::ALL {
         let _ = writeln!(out, "  {:<14} {}", s.name(), s.definition());
@@ -251,6 +259,7 @@ pub fn json(args: &EvalArgs, files: &Files, opts: &BootstrapOptions, models: &[M
         "ece_bins": DEFAULT_BINS,
         "subsets": subsets,
         "crop_ms": args.crop_ms,
+        "views_ms": args.views_ms,
         "models": models,
         "summary": summary,
         // As before multi-model evaluation: the first model's whole-folder figures.

@@ -42,6 +42,14 @@ pub struct TrainArgs {
     /// Share of batches made of track hits (default: the training config's).
     #[arg(long)]
     pub track_prob: Option<f64>,
+    /// Share of one-shot batches cut to a short window after the onset, `crop_ms` long
+    /// (default: the training config's, 0.4; always with --hits-only).
+    #[arg(long)]
+    pub crop_prob: Option<f64>,
+    /// Class weight of the one-shot draws: a class with `n` training files is drawn with weight
+    /// `n^P`, so 0 draws every class alike and 1 as often as the data holds it (default 0.5).
+    #[arg(long)]
+    pub balance_power: Option<f64>,
     /// Share of drum examples layered with a drum commonly struck with them (kick and hat, snare
     /// and clap, ...; default 0, the shipped recipe): an experiment.
     #[arg(long)]
@@ -219,6 +227,12 @@ pub fn config(args: &TrainArgs) -> (TrainConfig, Tracks) {
     if let Some(p) = args.track_prob {
         cfg.track_prob = p.clamp(0.0, 1.0);
     }
+    if let Some(p) = args.crop_prob {
+        cfg.crop_prob = p.clamp(0.0, 1.0);
+    }
+    if let Some(p) = args.balance_power {
+        cfg.balance_power = p.clamp(0.0, 1.0);
+    }
     if args.channels.is_some() {
         cfg.channels = args.channels.clone();
     }
@@ -309,8 +323,9 @@ mod tests {
             (Some(vec![8, 32, 48]), Some(vec![1, 2, 1]), 0.5, Tracks { any: 10, acoustic: 96 })
         );
         assert_eq!(parse(&[]), (TrainConfig::default(), Tracks { any: 32, acoustic: 0 }));
-        let (cfg, _) = parse(&["--gru-hidden", "128", "--kit-balance", "0.5", "--bidirectional"]);
-        assert_eq!((cfg.gru_hidden, cfg.kit_balance, cfg.bidirectional), (Some(128), 0.5, true));
+        let (cfg, _) = parse(&["--gru-hidden", "128", "--kit-balance", "0.5", "--bidirectional", "--crop-prob", "0.1"]);
+        assert_eq!((cfg.gru_hidden, cfg.kit_balance, cfg.bidirectional, cfg.crop_prob), (Some(128), 0.5, true, 0.1));
+        assert_eq!(parse(&["--balance-power", "0.25"]).0.balance_power, 0.25);
         // The hit model hears every window the hit labeller can give, the shortest lookahead's
         // too.
         let (cfg, _) = parse(&["--hits-only", "--acoustic-tracks", "0"]);
