@@ -306,7 +306,10 @@ mod tests {
     #[test]
     fn the_readme_commands_train_the_shipped_models_recipes() {
         for (dir, words) in [
-            ("assets/model", &["--epochs", "45", "--seed", "1", "--gru-hidden", "160"][..]),
+            (
+                "assets/model",
+                &["--epochs", "45", "--seed", "2", "--gru-hidden", "160", "--track-prob", "0", "--tracks", "0"][..],
+            ),
             ("assets/hit-model", &["--hits-only", "--epochs", "45"]),
         ] {
             let (cfg, tracks, command) = recorded(dir);
