@@ -140,6 +140,10 @@ pub(crate) struct TrackResult {
     /// times. A played class with nothing else named counts under itself.
     #[serde(skip)]
     confusions: BTreeMap<(DrumClass, DrumClass), usize>,
+    /// At matched onsets: (class named but not played, the classes played there joined by `+`)
+    /// -> times: where the false notes of a class come from.
+    #[serde(skip)]
+    false_notes: BTreeMap<(DrumClass, String), usize>,
 }
 
 fn read_annotations(path: &Path) -> Result<Vec<(f64, DrumClass)>> {
@@ -196,11 +200,18 @@ pub(crate) fn score_track(
         .collect();
     let extra = found_onsets.iter().zip(&found_hit).filter(|(_, &hit)| !hit).map(|(&f, _)| f).collect();
     let mut confusions = BTreeMap::new();
+    let mut false_notes = BTreeMap::new();
     for &(f, t) in if classes { &pairs[..] } else { &[] } {
-        let played: Vec<DrumClass> =
+        let mut played: Vec<DrumClass> =
             truth.iter().filter(|a| (a.0 - truth_onsets[t]).abs() <= SAME_ONSET_S).map(|a| a.1).collect();
+        played.sort();
+        played.dedup();
         let named = &found[f].1;
         let instead: Vec<DrumClass> = named.iter().copied().filter(|c| !played.contains(c)).collect();
+        let played_there = played.iter().map(|c| c.as_str()).collect::<Vec<_>>().join("+");
+        for &x in &instead {
+            *false_notes.entry((x, played_there.clone())).or_default() += 1;
+        }
         for &c in played.iter().filter(|c| !named.contains(c)) {
             if instead.is_empty() {
                 *confusions.entry((c, c)).or_default() += 1;
@@ -210,7 +221,7 @@ pub(crate) fn score_track(
             }
         }
     }
-    TrackResult { name, onsets, errors, per_class, missed, extra, confusions }
+    TrackResult { name, onsets, errors, per_class, missed, extra, confusions, false_notes }
 }
 
 /// Per drum class, found hits naming it matched to annotations of it within `tol` (classes

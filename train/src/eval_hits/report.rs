@@ -67,11 +67,15 @@ pub(super) fn report(
     let bounds = intervals(&tracks);
     let mut errors: Vec<f64> = Vec::new();
     let mut confusions: BTreeMap<(DrumClass, DrumClass), usize> = BTreeMap::new();
+    let mut false_notes: BTreeMap<(DrumClass, String), usize> = BTreeMap::new();
     println!("{:<28} {:>6} {:>6} {:>6} {:>6} {:>6}", "track", "P", "R", "F1", "hits", "mean|dt|");
     for r in results {
         errors.extend(&r.errors);
         for (k, n) in &r.confusions {
             *confusions.entry(*k).or_default() += n;
+        }
+        for (k, n) in &r.false_notes {
+            *false_notes.entry(k.clone()).or_default() += n;
         }
         let mean = r.errors.iter().map(|e| e.abs()).sum::<f64>() / r.errors.len().max(1) as f64;
         println!(
@@ -138,6 +142,19 @@ pub(super) fn report(
                 .iter()
                 .map(|(x, n)| if *x == c { format!("- {n}") } else { format!("{} {n}", x.as_str()) })
                 .collect();
+            println!("{:<12} {}", c.as_str(), cells.join(", "));
+        }
+    }
+    if args.details && !false_notes.is_empty() {
+        println!("\nnamed but not played, at found onsets (what was played there):");
+        for c in DrumClass::DRUMS {
+            let mut row: Vec<(&str, usize)> =
+                false_notes.iter().filter(|((x, _), _)| *x == c).map(|((_, p), &n)| (p.as_str(), n)).collect();
+            if row.is_empty() {
+                continue;
+            }
+            row.sort_by_key(|r| std::cmp::Reverse(r.1));
+            let cells: Vec<String> = row.iter().map(|(p, n)| format!("{p} {n}")).collect();
             println!("{:<12} {}", c.as_str(), cells.join(", "));
         }
     }

@@ -123,4 +123,14 @@ fn simultaneous_annotations_are_one_onset_and_classes_score_separately() {
     assert_eq!(r.per_class[&DrumClass::ClosedHat].fn_, 1);
     assert_eq!(r.per_class[&DrumClass::Clap].fp, 1);
     assert!((r.errors[0] - 0.004).abs() < 1e-9 && (r.errors[1] - 0.01).abs() < 1e-9);
+    // `--details`: the hat under the kick missed with only the kick named; the clap a false note
+    // where a snare was played.
+    assert_eq!(r.confusions.into_iter().collect::<Vec<_>>(), vec![((DrumClass::ClosedHat, DrumClass::ClosedHat), 1)]);
+    assert_eq!(r.false_notes.into_iter().collect::<Vec<_>>(), vec![((DrumClass::Clap, "snare".to_string()), 1)]);
+    let truth = vec![(2.0, DrumClass::ClosedHat), (2.002, DrumClass::Kick)];
+    let r = score_track("t".into(), &truth, &[(2.0, vec![DrumClass::Snare, DrumClass::Kick])], 0.03, true);
+    assert_eq!(
+        r.false_notes.into_iter().collect::<Vec<_>>(),
+        vec![((DrumClass::Snare, "kick+closed_hat".to_string()), 1)]
+    );
 }

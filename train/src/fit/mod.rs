@@ -342,13 +342,16 @@ fn one_shot_crop(cfg: &TrainConfig, sr: f32, rng: &mut ChaCha8Rng) -> Option<usi
 /// labeller hears at lookaheads of 20 and 30 ms.
 pub const SHORT_CROPS_S: [f32; 2] = [PRE_ROLL_S + 0.02, PRE_ROLL_S + 0.03];
 
-/// What checkpoints are ranked by: whole validation clips and their 50 ms crops alike, or, for a
+/// What checkpoints are ranked by: whole validation clips and their 50 ms crops alike; for a
 /// `hits_only` model (it never hears a whole second), the crops alone: the 50 ms ones and the
-/// `short` ones of [`SHORT_CROPS_S`] (when given) count alike, each by its top-1 and macro-F1.
+/// `short` ones of [`SHORT_CROPS_S`] (when given) count alike, each by its top-1 and macro-F1;
+/// for a model that never hears a short window (no crops, no track hits), whole clips alone.
 fn selection_score(cfg: &TrainConfig, full: &Evaluation, crop: &Evaluation, short: &[Evaluation]) -> f64 {
     if cfg.hits_only {
         let all = std::iter::once(crop).chain(short);
         all.clone().map(|e| (e.top1 + e.macro_f1) / 2.0).sum::<f64>() / all.count() as f64
+    } else if cfg.crop_prob == 0.0 && cfg.track_prob == 0.0 {
+        (full.top1 + full.macro_f1) / 2.0
     } else {
         (full.top1 + full.macro_f1 + crop.top1) / 3.0
     }

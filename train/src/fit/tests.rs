@@ -165,6 +165,11 @@ fn a_hits_only_model_hears_crops_and_is_picked_on_them() {
     let (full, crop) = (eval(0.9, 0.8), eval(0.6, 0.4));
     let shared = selection_score(&TrainConfig::default(), &full, &crop, &[]);
     assert!((shared - (0.9 + 0.8 + 0.6) / 3.0).abs() < 1e-12);
+    // A model that never hears a short window is picked on whole clips alone.
+    let files_only = TrainConfig { crop_prob: 0.0, track_prob: 0.0, ..TrainConfig::default() };
+    assert!((selection_score(&files_only, &full, &crop, &[]) - 0.85).abs() < 1e-12, "crops do not count");
+    let no_tracks = TrainConfig { track_prob: 0.0, ..TrainConfig::default() };
+    assert!((selection_score(&no_tracks, &full, &crop, &[]) - shared).abs() < 1e-12, "it still hears crops");
     let hits_cfg = TrainConfig { hits_only: true, ..TrainConfig::default() };
     let hits_only = selection_score(&hits_cfg, &full, &crop, &[]);
     assert!((hits_only - 0.5).abs() < 1e-12, "whole clips do not count: {hits_only}");

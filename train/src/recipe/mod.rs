@@ -50,6 +50,13 @@ pub struct TrainArgs {
     /// `n^P`, so 0 draws every class alike and 1 as often as the data holds it (default 0.5).
     #[arg(long)]
     pub balance_power: Option<f64>,
+    /// Share of drum examples mixed with a drum of another class, both labelled (default 0.15).
+    #[arg(long)]
+    pub mix_prob: Option<f64>,
+    /// Share of drum examples with the ringing tail of an earlier drum under them, what a hit of
+    /// a played groove has (default 0.25).
+    #[arg(long)]
+    pub bleed_prob: Option<f64>,
     /// Share of drum examples layered with a drum commonly struck with them (kick and hat, snare
     /// and clap, ...; default 0, the shipped recipe): an experiment.
     #[arg(long)]
@@ -233,6 +240,12 @@ pub fn config(args: &TrainArgs) -> (TrainConfig, Tracks) {
     if let Some(p) = args.balance_power {
         cfg.balance_power = p.clamp(0.0, 1.0);
     }
+    if let Some(p) = args.mix_prob {
+        cfg.mix_prob = p.clamp(0.0, 1.0);
+    }
+    if let Some(p) = args.bleed_prob {
+        cfg.bleed_prob = p.clamp(0.0, 1.0);
+    }
     if args.channels.is_some() {
         cfg.channels = args.channels.clone();
     }
@@ -329,6 +342,8 @@ mod tests {
         let (cfg, _) = parse(&["--gru-hidden", "128", "--kit-balance", "0.5", "--bidirectional", "--crop-prob", "0.1"]);
         assert_eq!((cfg.gru_hidden, cfg.kit_balance, cfg.bidirectional, cfg.crop_prob), (Some(128), 0.5, true, 0.1));
         assert_eq!(parse(&["--balance-power", "0.25"]).0.balance_power, 0.25);
+        let (cfg, _) = parse(&["--mix-prob", "0", "--bleed-prob", "0.1"]);
+        assert_eq!((cfg.mix_prob, cfg.bleed_prob), (0.0, 0.1));
         // The hit model hears every window the hit labeller can give, the shortest lookahead's
         // too.
         let (cfg, _) = parse(&["--hits-only", "--acoustic-tracks", "0"]);
