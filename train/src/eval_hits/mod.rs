@@ -208,9 +208,11 @@ pub(crate) fn score_track(
         played.dedup();
         let named = &found[f].1;
         let instead: Vec<DrumClass> = named.iter().copied().filter(|c| !played.contains(c)).collect();
-        let played_there = played.iter().map(|c| c.as_str()).collect::<Vec<_>>().join("+");
-        for &x in &instead {
-            *false_notes.entry((x, played_there.clone())).or_default() += 1;
+        if !instead.is_empty() {
+            let played_there = played.iter().map(|c| c.as_str()).collect::<Vec<_>>().join("+");
+            for &x in &instead {
+                *false_notes.entry((x, played_there.clone())).or_default() += 1;
+            }
         }
         for &c in played.iter().filter(|c| !named.contains(c)) {
             if instead.is_empty() {

@@ -127,36 +127,15 @@ pub(super) fn report(
         }
         println!("(95% interval: percentile bootstrap over this set's tracks)");
     }
-    if args.details && !confusions.is_empty() {
-        println!(
-            "\nplayed but not named, at found onsets (what was named instead; \"-\" = only other played classes):"
+    if args.details {
+        print_by_class(
+            "played but not named, at found onsets (what was named instead; \"-\" = only other played classes):",
+            &confusions,
+            |played, named| if *named == played { "-".to_string() } else { named.as_str().to_string() },
         );
-        for c in DrumClass::DRUMS {
-            let mut row: Vec<(DrumClass, usize)> =
-                confusions.iter().filter(|((p, _), _)| *p == c).map(|((_, x), &n)| (*x, n)).collect();
-            if row.is_empty() {
-                continue;
-            }
-            row.sort_by_key(|r| std::cmp::Reverse(r.1));
-            let cells: Vec<String> = row
-                .iter()
-                .map(|(x, n)| if *x == c { format!("- {n}") } else { format!("{} {n}", x.as_str()) })
-                .collect();
-            println!("{:<12} {}", c.as_str(), cells.join(", "));
-        }
-    }
-    if args.details && !false_notes.is_empty() {
-        println!("\nnamed but not played, at found onsets (what was played there):");
-        for c in DrumClass::DRUMS {
-            let mut row: Vec<(&str, usize)> =
-                false_notes.iter().filter(|((x, _), _)| *x == c).map(|((_, p), &n)| (p.as_str(), n)).collect();
-            if row.is_empty() {
-                continue;
-            }
-            row.sort_by_key(|r| std::cmp::Reverse(r.1));
-            let cells: Vec<String> = row.iter().map(|(p, n)| format!("{p} {n}")).collect();
-            println!("{:<12} {}", c.as_str(), cells.join(", "));
-        }
+        print_by_class("named but not played, at found onsets (what was played there):", &false_notes, |_, played| {
+            played.clone()
+        });
     }
     let json = serde_json::json!({
         "model_version": model,
@@ -174,4 +153,23 @@ pub(super) fn report(
         "tracks": results,
     });
     SetSummary { pooled, tracks, json }
+}
+
+/// One `--details` section: a row per drum class of `counts` (keyed by the class and what went
+/// with it), each cell `label(class, key)` and its count, most frequent first; nothing when empty.
+fn print_by_class<K>(heading: &str, counts: &BTreeMap<(DrumClass, K), usize>, label: impl Fn(DrumClass, &K) -> String) {
+    if counts.is_empty() {
+        return;
+    }
+    println!("\n{heading}");
+    for c in DrumClass::DRUMS {
+        let mut row: Vec<(String, usize)> =
+            counts.iter().filter(|((x, _), _)| *x == c).map(|((_, k), &n)| (label(c, k), n)).collect();
+        if row.is_empty() {
+            continue;
+        }
+        row.sort_by_key(|r| std::cmp::Reverse(r.1));
+        let cells: Vec<String> = row.iter().map(|(l, n)| format!("{l} {n}")).collect();
+        println!("{:<12} {}", c.as_str(), cells.join(", "));
+    }
 }
