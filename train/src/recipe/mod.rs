@@ -267,17 +267,24 @@ fn hex_sha256(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Longest FFT frame a one-shot model may ask for: 186 ms at 44.1 kHz.
+const MAX_ONE_SHOT_N_FFT: usize = 8192;
+
 /// The log-mel features `args` ask for.
 fn mel_config(args: &TrainArgs) -> Result<MelConfig> {
     let d = MelConfig::default();
     let cfg = MelConfig { n_fft: args.n_fft.unwrap_or(d.n_fft), hop: args.hop.unwrap_or(d.hop), ..d };
-    let context = (CONTEXT_S * cfg.sample_rate as f32) as usize;
-    if !(64..=context).contains(&cfg.n_fft) || cfg.hop == 0 || cfg.hop > cfg.n_fft {
-        bail!(
-            "--n-fft must be 64..={context} (the hit labeller's context) and --hop 1..=n_fft, got {} and {}",
-            cfg.n_fft,
-            cfg.hop
-        );
+    // The hit model takes the spectrum of the context before a hit out of the hit's frames, so
+    // its frame must fit in that context. A one-shot model may use longer frames (finer low
+    // frequencies): where a context is shorter than its frame, nothing is taken out, in training
+    // and in the labeller alike.
+    let (max, why) = if args.hits_only {
+        ((CONTEXT_S * cfg.sample_rate as f32) as usize, "the hit labeller's context")
+    } else {
+        (MAX_ONE_SHOT_N_FFT, "a one-shot model's limit")
+    };
+    if !(64..=max).contains(&cfg.n_fft) || cfg.hop == 0 || cfg.hop > cfg.n_fft {
+        bail!("--n-fft must be 64..={max} ({why}) and --hop 1..=n_fft, got {} and {}", cfg.n_fft, cfg.hop);
     }
     Ok(cfg)
 }
@@ -361,8 +368,11 @@ mod tests {
         assert_eq!(mel(&[]).unwrap(), MelConfig::default());
         let fine = mel(&["--n-fft", "512", "--hop", "220"]).unwrap();
         assert_eq!((fine.n_fft, fine.hop, fine.n_mels), (512, 220, MelConfig::default().n_mels));
-        // Longer than the context the hit labeller keeps before a hit, or a hop past the frame.
-        assert!(mel(&["--n-fft", "2048"]).is_err());
+        // A one-shot model may hear longer frames; a hit model's frame must fit in the context
+        // the hit labeller keeps before a hit. A hop past the frame is refused either way.
+        assert_eq!(mel(&["--n-fft", "2048"]).unwrap().n_fft, 2048);
+        assert!(mel(&["--n-fft", "2048", "--hits-only"]).is_err());
+        assert!(mel(&["--n-fft", "16384"]).is_err());
         assert!(mel(&["--hop", "0"]).is_err());
         assert!(mel(&["--n-fft", "512", "--hop", "600"]).is_err());
     }
