@@ -78,9 +78,9 @@ pub fn score_tracks(classifier: &Classifier, dir: &Path, n: usize, seed: u64) ->
     let mut out = Vec::new();
     for kind in [KitKind::Any, KitKind::Acoustic] {
         let play = Play { kind, ..Play::default() };
-        crate::performances::for_each_track(dir, n, seed, play, |_, audio, truth| {
-            let hits = score_track(classifier, audio, rate, 512, &cfg)?;
-            let mut truth = truth.to_vec();
+        crate::performances::for_each_track(dir, n, seed, play, |track| {
+            let hits = score_track(classifier, track.audio, rate, 512, &cfg)?;
+            let mut truth = track.hits.to_vec();
             truth.sort_by(|a, b| a.0.total_cmp(&b.0));
             out.push(ScoredTrack { hits, truth });
             Ok(())

@@ -1,6 +1,6 @@
 //! `cargo xtask eval-hits --data DIR [--data DIR2 ...]`: how well the real-time hit path labels
-//! annotated drum tracks. DIR holds `NAME.wav` + `NAME.csv` (`time_s,class`) pairs, as `cargo
-//! xtask make-performances` writes them. Reports onset precision / recall / F1, per-class precision
+//! annotated drum tracks. DIR holds `NAME.wav` + `NAME.csv` (`time_s,class[,kit]`) pairs, as
+//! `cargo xtask make-performances` writes them. Reports onset precision / recall / F1, per-class precision
 //! / recall / F1 (a hit's class counts when it matches an annotation of that class within the
 //! tolerance) and the timing error of matched onsets; with several sets, each set's report and then
 //! the F1 side by side with the mean over sets.
@@ -21,7 +21,7 @@ mod report;
 #[cfg(test)]
 mod tests;
 
-use report::{print_side_by_side, report};
+use report::{print_by_kit, print_side_by_side, report};
 
 /// A hit matches an annotation within this many seconds by default.
 pub const DEFAULT_TOLERANCE_S: f64 = 0.03;
@@ -67,7 +67,8 @@ pub struct EvalHitsArgs {
     /// Score the onset detector alone (no model needed; per-class figures are skipped).
     #[arg(long)]
     pub onsets_only: bool,
-    /// Also list each track's missed annotations and extra onsets.
+    /// Also list each track's missed annotations and extra onsets, the confusions by what was
+    /// played, and the F1 by kit (the `kit` column `make-performances` writes).
     #[arg(long)]
     pub details: bool,
 }
@@ -127,6 +128,10 @@ pub fn match_times(found: &[f64], truth: &[f64], tol: f64) -> Vec<(usize, usize)
 #[derive(Debug, Serialize)]
 pub(crate) struct TrackResult {
     name: String,
+    /// The kit of its kicks, snares and closed hats, [`SEVERAL_KITS`], or empty (see
+    /// [`read_annotations`]).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    kit: String,
     pub(crate) onsets: Score,
     /// `(found - truth)` of matched onsets, seconds.
     #[serde(skip)]
@@ -146,21 +151,39 @@ pub(crate) struct TrackResult {
     false_notes: BTreeMap<(DrumClass, String), usize>,
 }
 
-fn read_annotations(path: &Path) -> Result<Vec<(f64, DrumClass)>> {
+/// The kit of a track whose hits come from more than one kit.
+const SEVERAL_KITS: &str = "(several kits)";
+
+/// A track's annotations, sorted by time, and its kit: the one kit its `kit` column names for
+/// its kicks, snares and closed hats (an acoustic track's kit, whatever other pieces it borrows),
+/// else [`SEVERAL_KITS`], or empty (no column, as in sets made before it existed, or no names).
+fn read_annotations(path: &Path) -> Result<(Vec<(f64, DrumClass)>, String)> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let mut out = Vec::new();
+    let mut kits = std::collections::BTreeSet::new();
     for (i, line) in text.lines().enumerate().skip(1) {
         if line.trim().is_empty() {
             continue;
         }
-        let (t, c) =
-            line.split_once(',').with_context(|| format!("{}:{}: expected time_s,class", path.display(), i + 1))?;
+        let mut cells = line.splitn(3, ',');
+        let (Some(t), Some(c)) = (cells.next(), cells.next()) else {
+            bail!("{}:{}: expected time_s,class[,kit]", path.display(), i + 1);
+        };
         let t: f64 = t.trim().parse().with_context(|| format!("{}:{}: bad time", path.display(), i + 1))?;
         let c: DrumClass = c.trim().parse().with_context(|| format!("{}:{}", path.display(), i + 1))?;
         out.push((t, c));
+        let kit = cells.next().unwrap_or("").trim();
+        if matches!(c, DrumClass::Kick | DrumClass::Snare | DrumClass::ClosedHat) && !kit.is_empty() {
+            kits.insert(kit.to_string());
+        }
     }
     out.sort_by(|a, b| a.0.total_cmp(&b.0));
-    Ok(out)
+    let kit = match kits.len() {
+        0 => String::new(),
+        1 => kits.pop_first().unwrap_or_default(),
+        _ => SEVERAL_KITS.to_string(),
+    };
+    Ok((out, kit))
 }
 
 /// Distinct onset times of sorted annotations (sounds within [`SAME_ONSET_S`] are one onset).
@@ -223,7 +246,7 @@ pub(crate) fn score_track(
             }
         }
     }
-    TrackResult { name, onsets, errors, per_class, missed, extra, confusions, false_notes }
+    TrackResult { name, kit: String::new(), onsets, errors, per_class, missed, extra, confusions, false_notes }
 }
 
 /// Per drum class, found hits naming it matched to annotations of it within `tol` (classes
@@ -286,6 +309,8 @@ struct SetSummary {
 /// One track's onset and per-class counts.
 #[derive(Clone, Default)]
 struct TrackCounts {
+    /// As in [`TrackResult`].
+    kit: String,
     onsets: Score,
     per_class: BTreeMap<DrumClass, Score>,
 }
@@ -433,6 +458,9 @@ fn evaluate_sets(
     if summaries.len() > 1 {
         print_side_by_side(&args.data, &summaries, &means, &pooled, &bounds);
     }
+    if args.details {
+        print_by_kit(&all);
+    }
     let json = match &summaries[..] {
         [one] => one.json.clone(),
         _ => serde_json::json!({
@@ -455,7 +483,7 @@ fn score_set(
 ) -> Result<Vec<TrackResult>> {
     let mut results = Vec::new();
     for (name, wav, csv) in pairs {
-        let truth = read_annotations(csv)?;
+        let (truth, kit) = read_annotations(csv)?;
         let audio = decode_track(wav, rate)?;
         let found: Vec<(f64, Vec<DrumClass>)> = match classifier {
             Some(c) => label_track(c, &audio, rate, args.block, cfg)?
@@ -467,7 +495,7 @@ fn score_set(
                 .map(|(s, _)| (s as f64 / f64::from(rate), Vec::new()))
                 .collect(),
         };
-        results.push(score_track(name.clone(), &truth, &found, tol, classifier.is_some()));
+        results.push(TrackResult { kit, ..score_track(name.clone(), &truth, &found, tol, classifier.is_some()) });
     }
     Ok(results)
 }

@@ -60,8 +60,10 @@ pub(super) fn report(
 ) -> SetSummary {
     let lookahead_ms = cfg.lookahead_s * 1000.0;
     let exact = if cfg.exact_lookahead { " (exact)" } else { "" };
-    let tracks: Vec<TrackCounts> =
-        results.iter().map(|r| TrackCounts { onsets: r.onsets, per_class: r.per_class.clone() }).collect();
+    let tracks: Vec<TrackCounts> = results
+        .iter()
+        .map(|r| TrackCounts { kit: r.kit.clone(), onsets: r.onsets, per_class: r.per_class.clone() })
+        .collect();
     let pooled = pool(&tracks);
     let (onsets, per_class) = (&pooled.onsets, &pooled.per_class);
     let bounds = intervals(&tracks);
@@ -171,5 +173,39 @@ fn print_by_class<K>(heading: &str, counts: &BTreeMap<(DrumClass, K), usize>, la
         row.sort_by_key(|r| std::cmp::Reverse(r.1));
         let cells: Vec<String> = row.iter().map(|(l, n)| format!("{l} {n}")).collect();
         println!("{:<12} {}", c.as_str(), cells.join(", "));
+    }
+}
+
+/// `--details`: F1 of onsets and of the main classes over each kit's tracks (their counts pooled),
+/// and snare precision, the figure a kit's bleed moves first; nothing when no track names its kit.
+pub(super) fn print_by_kit(tracks: &[TrackCounts]) {
+    let mut by_kit: BTreeMap<&str, Vec<TrackCounts>> = BTreeMap::new();
+    for t in tracks.iter().filter(|t| !t.kit.is_empty()) {
+        by_kit.entry(t.kit.as_str()).or_default().push(t.clone());
+    }
+    if by_kit.is_empty() {
+        return;
+    }
+    const CLASSES: [DrumClass; 7] = [
+        DrumClass::Kick,
+        DrumClass::Snare,
+        DrumClass::ClosedHat,
+        DrumClass::OpenHat,
+        DrumClass::Tom,
+        DrumClass::Crash,
+        DrumClass::Ride,
+    ];
+    let names: Vec<String> = CLASSES.iter().map(|c| format!("{:>10}", c.as_str())).collect();
+    println!("\nF1 by kit (every track of the kit pooled; \"-\": not played or named):");
+    println!("{:<32} {:>6} {:>7} {} {:>8}", "kit", "tracks", "onsets", names.join(" "), "snare P");
+    for (kit, kit_tracks) in by_kit {
+        let pooled = pool(&kit_tracks);
+        let cells: Vec<String> = CLASSES
+            .iter()
+            .map(|c| pooled.per_class.get(c).map_or(format!("{:>10}", "-"), |s| format!("{:>10.3}", s.f1)))
+            .collect();
+        let snare_p =
+            pooled.per_class.get(&DrumClass::Snare).map_or(format!("{:>8}", "-"), |s| format!("{:>8.3}", s.precision));
+        println!("{kit:<32} {:>6} {:>7.3} {} {snare_p}", kit_tracks.len(), pooled.onsets.f1, cells.join(" "));
     }
 }

@@ -34,7 +34,8 @@ fn kick_set(dir: &Path, annotated: &[f64]) {
         }
     }
     let hits: Vec<(f64, DrumClass)> = annotated.iter().map(|&t| (t, DrumClass::Kick)).collect();
-    crate::performances::write_track(dir, "t", &audio, &hits).unwrap();
+    let kits = vec![std::sync::Arc::from("kit"); hits.len()];
+    crate::performances::write_track(dir, "t", &audio, &hits, &kits).unwrap();
 }
 
 #[test]
@@ -64,6 +65,7 @@ fn several_sets_are_each_scored_then_averaged() {
     let json = written();
     let f1 = |set: usize| json["sets"][set]["onsets"]["f1"].as_f64().unwrap();
     assert_eq!(json["sets"][0]["data"], all.to_string_lossy().as_ref());
+    assert_eq!(json["sets"][0]["tracks"][0]["kit"], "kit", "the kit make-performances wrote");
     assert_eq!(f1(0), 1.0);
     assert!((f1(1) - 0.8).abs() < 1e-9, "{}", f1(1));
     assert!((json["mean_f1"]["onsets"].as_f64().unwrap() - 0.9).abs() < 1e-9);
@@ -92,6 +94,7 @@ fn several_sets_are_each_scored_then_averaged() {
 #[test]
 fn intervals_resample_tracks_and_narrow_as_tracks_agree() {
     let track = |tp, fp, fn_| TrackCounts {
+        kit: String::new(),
         onsets: Score::from_counts(tp, fp, fn_),
         per_class: BTreeMap::from([(DrumClass::Snare, Score::from_counts(tp, 0, fn_))]),
     };
@@ -133,4 +136,30 @@ fn simultaneous_annotations_are_one_onset_and_classes_score_separately() {
         r.false_notes.into_iter().collect::<Vec<_>>(),
         vec![((DrumClass::Snare, "kick+closed_hat".to_string()), 1)]
     );
+}
+
+#[test]
+fn a_track_has_the_kit_its_annotations_name() {
+    let dir = std::env::temp_dir().join(format!("drumsort-eval-hits-kits-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let read = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        read_annotations(&path)
+    };
+    let (hits, kit) = read("one.csv", "time_s,class,kit\n1.5,snare,MuldjordKit\n0.5,kick,MuldjordKit\n").unwrap();
+    assert_eq!(hits, vec![(0.5, DrumClass::Kick), (1.5, DrumClass::Snare)]);
+    assert_eq!(kit, "MuldjordKit");
+    // A kit borrowing other pieces is still the kit of its kick, snare and hat; a kick and a
+    // snare from two kits are several.
+    let borrowing = "time_s,class,kit\n0.5,kick,a\n1.0,snare,a\n1.2,shaker,b\n1.5,shaker,b\n";
+    assert_eq!(read("borrow.csv", borrowing).unwrap().1, "a");
+    let (_, kit) = read("three.csv", "time_s,class,kit\n0.5,kick,a\n1.0,snare,b\n1.5,rim,a\n").unwrap();
+    assert_eq!(kit, SEVERAL_KITS);
+    // Sets made before the column existed, and `--kind any` (no kit names), have no kit.
+    assert_eq!(read("old.csv", "time_s,class\n0.5,kick\n").unwrap().1, "");
+    assert_eq!(read("any.csv", "time_s,class,kit\n0.5,kick,\n").unwrap().1, "");
+    let err = read("bad.csv", "time_s,class\n0.5\n").unwrap_err();
+    assert!(format!("{err:#}").contains("bad.csv:2"), "{err:#}");
+    std::fs::remove_dir_all(&dir).unwrap();
 }

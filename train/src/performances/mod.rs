@@ -6,7 +6,8 @@
 //! and hat, crash and kick), ghost notes and accents, humanised timing and swing, overlapping
 //! decays, open hats choked by the next hat, cymbal wash, fills; then a room reverb, bus
 //! compression, a tilt EQ and a little noise. Writes `NAME.wav` (mono, 44.1 kHz, 16-bit) and
-//! `NAME.csv` (`time_s,class`, one row per struck sound). Deterministic for a seed.
+//! `NAME.csv` (`time_s,class,kit`, one row per struck sound, `kit` the `source_group` of its
+//! sample, empty for `--kind any`). Deterministic for a seed.
 //!
 //! The output is a derived copy of the dataset: it goes under `target/`, never into the
 //! repository.
@@ -36,6 +37,9 @@ pub const SR: u32 = 44_100;
 /// A one-shot whose envelope climbs back this much (dB) after its attack holds more than one
 /// event (an echo, a flam, a roll, a layered hit) and is left out: its annotation would be wrong.
 const RE_RISE_DB: f32 = 6.0;
+/// A re-rise that stays this far (dB) below the peak is the room or the tail moving, too quiet
+/// to be heard as a hit of its own in a mix.
+const SECOND_EVENT_DB: f32 = 24.0;
 /// Longest one-shot used, seconds (crash and ride tails beyond it are faded out).
 const MAX_SHOT_S: f32 = 3.0;
 
@@ -73,14 +77,18 @@ struct Shot {
     kit: Arc<str>,
 }
 
+/// A played track: its audio, annotations `(time_s, class)` and the kit of each annotation's sample.
+type Played = (Vec<f32>, Vec<(f64, DrumClass)>, Vec<Arc<str>>);
+
 /// One-shots by class.
 type Library = BTreeMap<DrumClass, Vec<Arc<Shot>>>;
 
 pub fn run(args: PerformancesArgs) -> Result<()> {
     std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
     let play = Play { kind: args.kind, ..Play::default() };
-    for_each_track(&args.val, args.n, args.seed, play, |name, audio, hits| {
-        write_track(&args.out, name, audio, hits)?;
+    for_each_track(&args.val, args.n, args.seed, play, |track| {
+        let Track { name, audio, hits, kits } = *track;
+        write_track(&args.out, name, audio, hits, kits)?;
         let classes: BTreeMap<&str, usize> = hits.iter().fold(BTreeMap::new(), |mut m, h| {
             *m.entry(h.1.as_str()).or_default() += 1;
             m
@@ -90,6 +98,18 @@ pub fn run(args: PerformancesArgs) -> Result<()> {
     })?;
     println!("wrote {} tracks to {}", args.n, args.out.display());
     Ok(())
+}
+
+/// A track [`for_each_track`] played.
+#[derive(Clone, Copy, Debug)]
+pub struct Track<'a> {
+    pub name: &'a str,
+    /// Mastered mono audio at [`SR`].
+    pub audio: &'a [f32],
+    /// Annotations `(time_s, class)`, in time order.
+    pub hits: &'a [(f64, DrumClass)],
+    /// The kit (`source_group`) each hit's sample comes from; empty names for `--kind any`.
+    pub kits: &'a [Arc<str>],
 }
 
 /// How [`for_each_track`] plays its tracks.
@@ -103,8 +123,8 @@ pub struct Play {
 }
 
 /// Plays `n` tracks from the one-shots of `dir` (44.1 kHz mono) with the kits and playing of
-/// `play` and hands each to `each` with its name and annotations `(time_s, class)`, one at a
-/// time (a track is tens of MB). Deterministic for `seed`; `Play::default()` plays what every
+/// `play` and hands each to `each` with its name, annotations and kits, one at a time (a track is
+/// tens of MB). Deterministic for `seed`; `Play::default()` plays what every
 /// set made before `--kind` existed plays. `cargo xtask train` uses it on the train split for
 /// its hit-window examples, `tune-hits` on val for its thresholds.
 pub fn for_each_track(
@@ -112,7 +132,7 @@ pub fn for_each_track(
     n: usize,
     seed: u64,
     play: Play,
-    mut each: impl FnMut(&str, &[f32], &[(f64, DrumClass)]) -> Result<()>,
+    mut each: impl FnMut(&Track) -> Result<()>,
 ) -> Result<()> {
     if n == 0 {
         bail!("--n must be at least 1");
@@ -125,8 +145,8 @@ pub fn for_each_track(
         let bpm = rng.gen_range(lo..=hi).round();
         let density = rng.gen_range(0.3f32..1.0);
         let name = format!("{:02}_{}_{bpm:.0}bpm", i + 1, style.name());
-        let (audio, hits) = perform(style, bpm, density, &library, play, &mut rng);
-        each(&name, &audio, &hits)?;
+        let (audio, hits, kits) = perform(style, bpm, density, &library, play, &mut rng);
+        each(&Track { name: &name, audio: &audio, hits: &hits, kits: &kits })?;
     }
     Ok(())
 }
@@ -197,29 +217,37 @@ fn is_clean_one_shot(x: &[f32]) -> bool {
     one_event(x) && one_event(&diff)
 }
 
-/// True when the envelope (5 ms RMS, maximum over 25 ms) peaks within 60 ms of the start and,
-/// from 50 ms after the peak, never climbs back more than [`RE_RISE_DB`] above its lowest point
-/// since.
+/// True when the envelope (20 ms RMS every 5 ms, maximum over 15 ms) peaks within 60 ms of the
+/// start and, from 50 ms after the peak, never climbs back more than [`RE_RISE_DB`] above its
+/// lowest point since to within [`SECOND_EVENT_DB`] of the peak.
 fn one_event(x: &[f32]) -> bool {
-    let frame = (0.005 * SR as f32) as usize;
-    let rms: Vec<f32> =
-        x.chunks(frame).map(|c| (c.iter().map(|v| v * v).sum::<f32>() / c.len() as f32).sqrt()).collect();
-    // Maximum over 25 ms, so the phase of a kick's 40 Hz tone does not look like a new hit.
+    let hop = (0.005 * SR as f32) as usize;
+    let win = 4 * hop;
+    // 20 ms windows, so a kick's 30-60 Hz tone and the beating of its partials do not look like
+    // new hits (5 ms windows dip by 15-20 dB on each cycle of a soundfont's bass drum).
+    let rms: Vec<f32> = (0..x.len().div_ceil(hop))
+        .map(|i| {
+            let w = &x[i * hop..(i * hop + win).min(x.len())];
+            (w.iter().map(|v| v * v).sum::<f32>() / w.len() as f32).sqrt()
+        })
+        .collect();
+    // And the maximum over 15 ms: together they span a 30 Hz cycle.
     let env: Vec<f32> =
-        (0..rms.len()).map(|i| rms[i..(i + 5).min(rms.len())].iter().fold(0f32, |m, &v| m.max(v))).collect();
+        (0..rms.len()).map(|i| rms[i..(i + 3).min(rms.len())].iter().fold(0f32, |m, &v| m.max(v))).collect();
     let (peak_at, &peak) = env.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap_or((0, &0.0));
-    if peak <= 0.0 || peak_at * frame > (0.06 * SR as f32) as usize {
+    if peak <= 0.0 || peak_at * hop > (0.06 * SR as f32) as usize {
         return false;
     }
     // A clap's bursts re-rise within about 40 ms of its peak; a roll or a flam later.
     let settle = peak_at + 10;
+    let loud = peak * 10f32.powf(-SECOND_EVENT_DB / 20.0);
     let mut low = env.get(settle).copied().unwrap_or(0.0);
     for &e in env.iter().skip(settle) {
         if e < peak * 1e-3 {
             break; // the rest is below -60 dB: noise floor
         }
         low = low.min(e);
-        if e > low * 10f32.powf(RE_RISE_DB / 20.0) {
+        if e > loud && e > low * 10f32.powf(RE_RISE_DB / 20.0) {
             return false;
         }
     }
@@ -237,15 +265,8 @@ fn fade_tail(x: &mut [f32]) {
 }
 
 /// Plays `style` for 8 to 16 bars with a kit drawn from `library`; returns the mastered mono
-/// track and its annotations `(time_s, class)`.
-fn perform(
-    style: Style,
-    bpm: f32,
-    density: f32,
-    library: &Library,
-    play: Play,
-    rng: &mut ChaCha8Rng,
-) -> (Vec<f32>, Vec<(f64, DrumClass)>) {
+/// track, its annotations and their kits.
+fn perform(style: Style, bpm: f32, density: f32, library: &Library, play: Play, rng: &mut ChaCha8Rng) -> Played {
     let mut kit = kit::pick(library, play.kind, rng);
     if play.blend_prob > 0.0 {
         for (c, pieces) in kit.iter_mut() {
@@ -340,7 +361,8 @@ fn perform(
         *v = *v * g + noise * rng.gen_range(-1.0f32..1.0);
     }
     let hits = events.iter().map(|e| (e.0, e.1)).collect();
-    (y, hits)
+    let kits = events.iter().map(|e| Arc::clone(&e.3.kit)).collect();
+    (y, hits, kits)
 }
 
 /// A feed-forward bus compressor: peak envelope (5 ms attack, 120 ms release), `threshold_db`
@@ -361,7 +383,14 @@ fn compress(x: &mut [f32], threshold_db: f32, ratio: f32) {
     x.iter_mut().for_each(|v| *v *= before / after);
 }
 
-pub(crate) fn write_track(dir: &Path, name: &str, audio: &[f32], hits: &[(f64, DrumClass)]) -> Result<()> {
+/// Writes `NAME.wav` (16-bit) and `NAME.csv` (`time_s,class,kit`; `kits` parallel to `hits`).
+pub(crate) fn write_track(
+    dir: &Path,
+    name: &str,
+    audio: &[f32],
+    hits: &[(f64, DrumClass)],
+    kits: &[Arc<str>],
+) -> Result<()> {
     let wav = dir.join(format!("{name}.wav"));
     let spec =
         hound::WavSpec { channels: 1, sample_rate: SR, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
@@ -370,9 +399,9 @@ pub(crate) fn write_track(dir: &Path, name: &str, audio: &[f32], hits: &[(f64, D
         w.write_sample((v.clamp(-1.0, 1.0) * 32_767.0).round() as i16)?;
     }
     w.finalize()?;
-    let mut csv = String::from("time_s,class\n");
-    for (t, c) in hits {
-        csv.push_str(&format!("{t:.6},{c}\n"));
+    let mut csv = String::from("time_s,class,kit\n");
+    for ((t, c), kit) in hits.iter().zip(kits) {
+        csv.push_str(&format!("{t:.6},{c},{kit}\n"));
     }
     let path = dir.join(format!("{name}.csv"));
     std::fs::write(&path, csv).with_context(|| format!("writing {}", path.display()))

@@ -31,6 +31,26 @@ fn clean_one_shots_pass_and_rolls_do_not() {
         roll[8_000 + i] += v;
     }
     assert!(!is_clean_one_shot(&roll));
+    // A bass drum whose partials beat at 33 Hz (15 dB dips every 30 ms), and a hit with a quiet
+    // slap-back 150 ms later (-30 dB), are each one hit; a second stroke 100 ms later at -6 dB is
+    // not.
+    let beating: Vec<f32> = (0..30_000)
+        .map(|i| {
+            let t = i as f32 / SR as f32;
+            let am = 0.6 + 0.4 * (std::f32::consts::TAU * 33.0 * t).cos();
+            am * (-t / 0.15).exp() * (std::f32::consts::TAU * 55.0 * t).sin()
+        })
+        .collect();
+    assert!(is_clean_one_shot(&beating));
+    let echo_at = |at: usize, gain: f32| {
+        let mut x = decay(20_000, 600.0);
+        for (i, v) in decay(10_000, 600.0).iter().enumerate() {
+            x[at + i] += gain * v;
+        }
+        x
+    };
+    assert!(is_clean_one_shot(&echo_at(6_615, 10f32.powf(-30.0 / 20.0))));
+    assert!(!is_clean_one_shot(&echo_at(4_410, 0.5)));
     let swell: Vec<f32> = (0..20_000).map(|i| i as f32 / 20_000.0 * if i % 2 == 0 { 1.0 } else { -1.0 }).collect();
     assert!(!is_clean_one_shot(&swell));
 }

@@ -95,7 +95,7 @@ pub(super) fn track_hits(
     let kinds = [(tracks.any, KitKind::Any, seed), (tracks.acoustic, KitKind::Acoustic, seed.wrapping_add(1))];
     for (n, kind, seed) in kinds.into_iter().filter(|k| k.0 > 0) {
         let play = Play { blend_prob: kit_blend, kind };
-        crate::performances::for_each_track(dir, n, seed, play, |_, audio, annotations| cut(audio, annotations))?;
+        crate::performances::for_each_track(dir, n, seed, play, |t| cut(t.audio, t.hits))?;
     }
     if hits.is_empty() {
         return Ok(hits);
