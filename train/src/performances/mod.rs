@@ -120,6 +120,10 @@ pub struct Play {
     pub blend_prob: f64,
     /// Which one-shots the kits are made of and how they are played.
     pub kind: KitKind,
+    /// Probability that a cymbal hit (hats, ride, crash) has the kit's snare under it, high-passed
+    /// at 1 kHz and 15-30 dB quieter, not annotated: the snare wires' buzz and the snare
+    /// microphone's pickup in a kit recorded with many microphones, for training.
+    pub snare_buzz: f64,
 }
 
 /// Plays `n` tracks from the one-shots of `dir` (44.1 kHz mono) with the kits and playing of
@@ -345,6 +349,19 @@ fn perform(style: Style, bpm: f32, density: f32, library: &Library, play: Play, 
         let g = gains[class] * velocity;
         for (m, v) in mix[at.min(len)..].iter_mut().zip(&x) {
             *m += g * v;
+        }
+        // Only a track that asks for it draws from `rng` here: the sets stay as they were.
+        let cymbal = matches!(class, DrumClass::ClosedHat | DrumClass::OpenHat | DrumClass::Ride | DrumClass::Crash);
+        if play.snare_buzz > 0.0 && cymbal && rng.gen_bool(play.snare_buzz) {
+            if let Some(snare) = kit.get(&DrumClass::Snare).and_then(|s| s.first()) {
+                let mut buzz = snare.samples.clone();
+                Biquad::highpass(1_000.0, 0.7, SR as f32).process(&mut buzz);
+                let gb = g * 10f32.powf(-rng.gen_range(15.0f32..30.0) / 20.0);
+                let at = ((t * f64::from(SR)).round() as usize).saturating_sub(snare.attack);
+                for (m, v) in mix[at.min(len)..].iter_mut().zip(&buzz) {
+                    *m += gb * v;
+                }
+            }
         }
     }
 

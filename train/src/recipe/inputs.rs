@@ -71,7 +71,7 @@ pub(super) fn track_hits(
     seed: u64,
     cfg: &TrainConfig,
     non_hits: bool,
-    kit_blend: f64,
+    play: Play,
 ) -> Result<Vec<dataset::HitClip>> {
     let mut hits = Vec::new();
     let t = Instant::now();
@@ -94,7 +94,7 @@ pub(super) fn track_hits(
     };
     let kinds = [(tracks.any, KitKind::Any, seed), (tracks.acoustic, KitKind::Acoustic, seed.wrapping_add(1))];
     for (n, kind, seed) in kinds.into_iter().filter(|k| k.0 > 0) {
-        let play = Play { blend_prob: kit_blend, kind };
+        let play = Play { kind, ..play };
         crate::performances::for_each_track(dir, n, seed, play, |t| cut(t.audio, t.hits))?;
     }
     if hits.is_empty() {

@@ -118,6 +118,11 @@ pub struct TrainArgs {
     /// one (kits no sample pack holds; default 0): an experiment.
     #[arg(long, default_value_t = 0.0)]
     pub kit_blend: f64,
+    /// Share of the training tracks' cymbal hits (hats, ride, crash) with the kit's snare under
+    /// them, high-passed and 15-30 dB quieter, not annotated: the snare wires' buzz and the snare
+    /// microphone's pickup of a multi-microphone kit (default 0): an experiment.
+    #[arg(long, default_value_t = 0.0)]
+    pub snare_buzz: f64,
     /// Drum tracks played, on top of --tracks, with the acoustic kits of the train split (one
     /// recorded kit per track, played by a drummer: `make-performances --kind acoustic`; default
     /// 0, 96 with --hits-only).

@@ -14,6 +14,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::inputs::{keep_kits, kits_of, track_hits};
 use super::{config, mel_config, TrainArgs};
 use crate::dataset::{self, Clip};
+use crate::performances::Play;
 use crate::fit::train;
 use crate::folder::{load_folder, load_items};
 
@@ -62,7 +63,12 @@ pub fn run(args: TrainArgs) -> Result<()> {
         bail!("need decodable files in both {} and {}", args.train.display(), args.val.display());
     }
 
-    let hits = track_hits(&args.train, tracks, cfg.seed, &cfg, args.non_hits, args.kit_blend.clamp(0.0, 1.0))?;
+    let play = Play {
+        blend_prob: args.kit_blend.clamp(0.0, 1.0),
+        snare_buzz: args.snare_buzz.clamp(0.0, 1.0),
+        ..Play::default()
+    };
+    let hits = track_hits(&args.train, tracks, cfg.seed, &cfg, args.non_hits, play)?;
 
     let started = Instant::now();
     let bar = ProgressBar::new(0);
@@ -120,6 +126,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
             "acoustic_tracks": tracks.acoustic,
             "track_hits": hits.len(),
             "non_hits": args.non_hits,
+            "snare_buzz": play.snare_buzz,
             "val_files": val_clips.len(),
             "best_epoch": trained.best.epoch,
             "seconds": started.elapsed().as_secs_f64().round(),
