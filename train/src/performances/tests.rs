@@ -125,7 +125,9 @@ fn snare_buzz_sounds_under_cymbals_without_a_note() {
     // A kit whose snare is a 3 kHz tone and whose other pieces are low thuds: the buzz is the
     // only energy at 3 kHz that no snare note explains.
     let tone = |hz: f32, n: usize| -> Vec<f32> {
-        (0..n).map(|i| (std::f32::consts::TAU * hz * i as f32 / SR as f32).sin() * (-(i as f32) / 2_000.0).exp()).collect()
+        (0..n)
+            .map(|i| (std::f32::consts::TAU * hz * i as f32 / SR as f32).sin() * (-(i as f32) / 2_000.0).exp())
+            .collect()
     };
     let shot = |samples: Vec<f32>| Arc::new(Shot { samples, attack: 0, kit: Arc::from("k") });
     let mut library = Library::new();

@@ -14,9 +14,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::inputs::{keep_kits, kits_of, track_hits};
 use super::{config, mel_config, TrainArgs};
 use crate::dataset::{self, Clip};
-use crate::performances::Play;
 use crate::fit::train;
 use crate::folder::{load_folder, load_items};
+use crate::performances::Play;
 
 /// Runs `cargo xtask train` with `args`.
 pub fn run(args: TrainArgs) -> Result<()> {
