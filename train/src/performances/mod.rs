@@ -128,8 +128,8 @@ pub struct Play {
 
 /// Plays `n` tracks from the one-shots of `dir` (44.1 kHz mono) with the kits and playing of
 /// `play` and hands each to `each` with its name, annotations and kits, one at a time (a track is
-/// tens of MB). Deterministic for `seed`; `Play::default()` plays what every
-/// set made before `--kind` existed plays. `cargo xtask train` uses it on the train split for
+/// tens of MB). Deterministic for `seed`; `Play::default()` plays what every set made before
+/// `--kind` existed plays. `cargo xtask train` uses it on the train split for
 /// its hit-window examples, `tune-hits` on val for its thresholds.
 pub fn for_each_track(
     dir: &Path,
