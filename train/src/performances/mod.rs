@@ -326,9 +326,14 @@ fn perform(style: Style, bpm: f32, density: f32, library: &Library, play: Play, 
 
     let len = ((lead_in + bars as f64 * 16.0 * step_s + 2.5) * f64::from(SR)) as usize;
     let mut mix = vec![0.0f32; len];
+    // The kit's snare as its wires and microphone sound under a cymbal: one per track.
+    let buzz: Option<(Vec<f32>, usize)> =
+        kit.get(&DrumClass::Snare).and_then(|s| s.first()).filter(|_| play.snare_buzz > 0.0).map(|snare| {
+            let mut x = snare.samples.clone();
+            Biquad::highpass(1_000.0, 0.7, SR as f32).process(&mut x);
+            (x, snare.attack)
+        });
     for (i, (t, class, velocity, shot)) in events.iter().enumerate() {
-        // The shot's attack lands on the hit's time.
-        let at = ((t * f64::from(SR)).round() as usize).saturating_sub(shot.attack);
         let mut x: Vec<f32> = shot.samples.clone();
         // Hats choke: the next hat stops this one (15 ms fade).
         if matches!(class, DrumClass::OpenHat | DrumClass::ClosedHat) {
@@ -347,20 +352,13 @@ fn perform(style: Style, bpm: f32, density: f32, library: &Library, play: Play, 
             Biquad::peaking(6_000.0, 0.5, -12.0 * (0.5 - velocity), SR as f32).process(&mut x);
         }
         let g = gains[class] * velocity;
-        for (m, v) in mix[at.min(len)..].iter_mut().zip(&x) {
-            *m += g * v;
-        }
+        strike(&mut mix, *t, shot.attack, g, &x);
         // Only a track that asks for it draws from `rng` here: the sets stay as they were.
         let cymbal = matches!(class, DrumClass::ClosedHat | DrumClass::OpenHat | DrumClass::Ride | DrumClass::Crash);
         if play.snare_buzz > 0.0 && cymbal && rng.gen_bool(play.snare_buzz) {
-            if let Some(snare) = kit.get(&DrumClass::Snare).and_then(|s| s.first()) {
-                let mut buzz = snare.samples.clone();
-                Biquad::highpass(1_000.0, 0.7, SR as f32).process(&mut buzz);
+            if let Some((buzz, attack)) = &buzz {
                 let gb = g * 10f32.powf(-rng.gen_range(15.0f32..30.0) / 20.0);
-                let at = ((t * f64::from(SR)).round() as usize).saturating_sub(snare.attack);
-                for (m, v) in mix[at.min(len)..].iter_mut().zip(&buzz) {
-                    *m += gb * v;
-                }
+                strike(&mut mix, *t, *attack, gb, buzz);
             }
         }
     }
@@ -380,6 +378,15 @@ fn perform(style: Style, bpm: f32, density: f32, library: &Library, play: Play, 
     let hits = events.iter().map(|e| (e.0, e.1)).collect();
     let kits = events.iter().map(|e| Arc::clone(&e.3.kit)).collect();
     (y, hits, kits)
+}
+
+/// Adds `x` at `gain` to `mix` with its attack (sample `attack` of `x`) on `t` seconds; what runs
+/// past the end of `mix` is cut.
+fn strike(mix: &mut [f32], t: f64, attack: usize, gain: f32, x: &[f32]) {
+    let at = ((t * f64::from(SR)).round() as usize).saturating_sub(attack).min(mix.len());
+    for (m, v) in mix[at..].iter_mut().zip(x) {
+        *m += gain * v;
+    }
 }
 
 /// A feed-forward bus compressor: peak envelope (5 ms attack, 120 ms release), `threshold_db`
