@@ -38,6 +38,9 @@ enum Command {
     Eval(drumsort_train::eval::EvalArgs),
     /// Write the synthesised demo one-shots to assets/demo/.
     Demo,
+    /// Write drum sounds of every class synthesised with random parameters (what `train --synth`
+    /// mixes in) as a labelled folder.
+    Synth(demo::SynthArgs),
     /// Print throughput figures (decode, features, inference, end to end).
     Bench(bench::BenchArgs),
     /// Write annotated drum tracks built from the validation one-shots (target/performances).
@@ -83,6 +86,7 @@ fn main() -> Result<()> {
         Command::BenchScaleOne { files, model } => bench_scan::scale_one(files, &model),
         Command::BenchPluginLoad { samples } => bench_plugin::load_child(samples),
         Command::Demo => demo::write_all(std::path::Path::new("assets/demo")),
+        Command::Synth(args) => demo::write_varied(args),
         Command::MakePerformances(args) => drumsort_train::performances::run(args),
         Command::EvalHits(args) => drumsort_train::eval_hits::run(args),
         Command::TuneHits(args) => drumsort_train::tune_hits::run(args),

@@ -129,6 +129,12 @@ pub struct TrainConfig {
     /// recorded config when off.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub kit_balance: f64,
+    /// Probability that a one-shot example's sound is replaced by one synthesised for its class
+    /// with random parameters ([`drumsort_core::synth::varied`]), before the augmentation chain:
+    /// kinds of each class no sample pack in the data holds. Off by default (the default
+    /// recipe's random stream stays as it was); left out of the recorded config when off.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub synth_prob: f64,
 }
 
 fn is_zero(p: &f64) -> bool {
@@ -172,6 +178,7 @@ impl Default for TrainConfig {
             distill: 0.0,
             teachers: Vec::new(),
             kit_balance: 0.0,
+            synth_prob: 0.0,
         }
     }
 }
@@ -253,7 +260,10 @@ fn make_example(
     let clip = &clips[idx];
     let mut target = [0f32; DrumClass::COUNT];
     target[clip.class.index()] = 1.0;
-    let mut audio = augment::random_chain(&clip.samples, sr, cfg.aug_strength, rng);
+    let synthesised = (cfg.synth_prob > 0.0 && rng.gen_bool(cfg.synth_prob))
+        .then(|| drumsort_core::synth::varied(clip.class, mel.config().sample_rate, rng));
+    let source = synthesised.as_deref().unwrap_or(&clip.samples);
+    let mut audio = augment::random_chain(source, sr, cfg.aug_strength, rng);
     if cfg.timbre_prob > 0.0 {
         audio = augment::timbre(&audio, sr, cfg.timbre_prob as f32, rng);
     }

@@ -77,6 +77,29 @@ fn layering_adds_a_partner_struck_with_the_class_and_off_changes_nothing() {
     }
 }
 
+#[test]
+fn synthesised_examples_keep_the_clips_label_and_replace_its_sound_only_when_asked() {
+    let data = clips();
+    let by_class = indices_by_class(&data);
+    let mel = Arc::new(MelSpectrogram::new(&MelConfig::default()));
+    let quiet = TrainConfig { mix_prob: 0.0, bleed_prob: 0.0, aug_strength: 0.0, ..TrainConfig::default() };
+    let example = |idx: usize, synth_prob: f64, seed: u64| {
+        let cfg = TrainConfig { synth_prob, ..quiet.clone() };
+        make_example(&data, &by_class, idx, None, &cfg, &mel, &mut ChaCha8Rng::seed_from_u64(seed))
+    };
+    for (idx, clip) in data.iter().enumerate() {
+        let (kept, target) = example(idx, 0.0, 3);
+        let other_render = data.iter().position(|c| c.path == clip.path && c.kit != clip.kit).unwrap();
+        if data[other_render].samples != clip.samples {
+            assert!(kept != example(other_render, 0.0, 3).0, "{:?}: synth_prob 0 hears the clip itself", clip.class);
+        }
+        let (replaced, synth_target) = example(idx, 1.0, 3);
+        assert_eq!(synth_target, target, "{:?}: the label is the clip's", clip.class);
+        assert!(replaced != kept, "{:?}: synth_prob 1 replaces the sound", clip.class);
+        assert!(replaced != example(idx, 1.0, 4).0, "{:?}: another draw, another sound", clip.class);
+    }
+}
+
 /// A digest of the random numbers left after [`make_example`] with the default config (mixing
 /// and bleeding on, layering off) for every clip and a few seeds.
 fn default_recipe_stream() -> u64 {

@@ -80,6 +80,12 @@ pub struct TrainArgs {
     /// shaping, a faster decay (default 0).
     #[arg(long)]
     pub timbre: Option<f64>,
+    /// Share of one-shot examples whose sound is replaced by one synthesised for its class with
+    /// random parameters (`drumsort_core::synth::varied`: another drum machine's kick, snare,
+    /// hat, ...; notes, pads, risers and loops for `other`), then augmented as usual (default 0):
+    /// an experiment.
+    #[arg(long)]
+    pub synth: Option<f64>,
     /// Validate and save an exponential moving average of the weights with this decay per step
     /// (default: the training config's, 0 = off).
     #[arg(long)]
@@ -225,6 +231,9 @@ pub fn config(args: &TrainArgs) -> (TrainConfig, Tracks) {
     }
     if let Some(p) = args.timbre {
         cfg.timbre_prob = p.clamp(0.0, 1.0);
+    }
+    if let Some(p) = args.synth {
+        cfg.synth_prob = p.clamp(0.0, 1.0);
     }
     if !args.teacher.is_empty() {
         cfg.distill = args.distill.unwrap_or(0.5).clamp(0.0, 1.0);

@@ -8,6 +8,9 @@ use rand_chacha::ChaCha8Rng;
 use crate::class::DrumClass;
 use crate::dsp::{normalise_peak, Biquad};
 
+mod varied;
+pub use varied::varied;
+
 /// The demo sounds, each with the class a listener would give it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Demo {
@@ -269,13 +272,18 @@ fn filtered_noise(sr: f32, secs: f32, decay: f32, hp: Option<f32>, lp: Option<f3
 
 /// The TR-808 cymbal/hat recipe: six detuned square waves, high-passed, plus some noise.
 fn metallic(sr: f32, secs: f32, decay: f32, hp: f32, noise: f32, rng: &mut ChaCha8Rng) -> Vec<f32> {
+    metallic_scaled(sr, secs, decay, hp, noise, 1.7, rng)
+}
+
+/// [`metallic`] with its six oscillators at `scale` times the 808's base frequencies.
+fn metallic_scaled(sr: f32, secs: f32, decay: f32, hp: f32, noise: f32, scale: f32, rng: &mut ChaCha8Rng) -> Vec<f32> {
     let freqs = [205.3, 304.4, 369.6, 522.7, 540.0, 800.0];
     let n = (secs * sr) as usize;
     let mut x: Vec<f32> = (0..n)
         .map(|i| {
             let t = i as f32 / sr;
             let tone: f32 =
-                freqs.iter().map(|f| if (t * f * 1.7).fract() < 0.5 { 1.0 } else { -1.0 }).sum::<f32>() / 6.0;
+                freqs.iter().map(|f| if (t * f * scale).fract() < 0.5 { 1.0 } else { -1.0 }).sum::<f32>() / 6.0;
             (-t / decay).exp() * (tone + noise * rng.gen_range(-1.0f32..1.0))
         })
         .collect();
