@@ -74,6 +74,14 @@ pub fn normalise_peak(x: &mut [f32]) -> f32 {
     }
 }
 
+/// Soft clipping with `tanh` at `drive` times the level, after normalising the peak to 1 (an
+/// overdriven output stage or a saturator), scaled so the peak stays 1.
+pub fn saturate(x: &mut [f32], drive: f32) {
+    normalise_peak(x);
+    let norm = drive.tanh();
+    x.iter_mut().for_each(|v| *v = (*v * drive).tanh() / norm);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

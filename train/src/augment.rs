@@ -9,7 +9,7 @@ use rand::Rng;
 use rustfft::num_complex::Complex32;
 use rustfft::FftPlanner;
 
-use drumsort_core::dsp::{normalise_peak, peak, Biquad};
+use drumsort_core::dsp::{normalise_peak, peak, saturate, Biquad};
 
 /// Resamples by `factor` (output is `len / factor` long; factor > 1 raises pitch) with cubic
 /// interpolation. Only for augmentation of pitch by a few semitones, where the little aliasing
@@ -88,10 +88,7 @@ pub fn random_chain(x: &[f32], sr: f32, strength: f32, rng: &mut impl Rng) -> Ve
         Biquad::lowpass(rng.gen_range(3_000f32..16_000.0), 0.707, sr).process(&mut y);
     }
     if p(rng, 0.25) {
-        let drive = rng.gen_range(1.5f32..8.0);
-        normalise_peak(&mut y);
-        let norm = drive.tanh();
-        y.iter_mut().for_each(|v| *v = (*v * drive).tanh() / norm);
+        saturate(&mut y, rng.gen_range(1.5f32..8.0));
     }
     if p(rng, 0.2) {
         y = reverb(&y, rng.gen_range(0.15f32..1.2), rng.gen_range(0.05f32..0.35), sr, rng);

@@ -12,7 +12,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::{add, add_at, filtered_noise, metallic_scaled, pitched, saw, square};
 use crate::class::DrumClass;
-use crate::dsp::{normalise_peak, Biquad};
+use crate::dsp::{normalise_peak, saturate, Biquad};
 
 /// One sound of `class` at `sr` Hz with parameters drawn from `rng`, peak-normalised to 0.9.
 pub fn varied(class: DrumClass, sr: u32, rng: &mut ChaCha8Rng) -> Vec<f32> {
@@ -33,7 +33,8 @@ pub fn varied(class: DrumClass, sr: u32, rng: &mut ChaCha8Rng) -> Vec<f32> {
         DrumClass::Other => other(sr, rng),
     };
     if rng.gen_bool(0.3) {
-        drive(&mut x, log_uniform(rng, 1.5, 6.0));
+        // An overdriven output stage.
+        saturate(&mut x, log_uniform(rng, 1.5, 6.0));
     }
     normalise_peak(&mut x);
     x.iter_mut().for_each(|v| *v *= 0.9);
@@ -45,11 +46,9 @@ fn log_uniform(rng: &mut ChaCha8Rng, lo: f32, hi: f32) -> f32 {
     (lo.ln() + rng.gen::<f32>() * (hi.ln() - lo.ln())).exp()
 }
 
-/// Soft clipping, as a drum machine's overdriven output stage.
-fn drive(x: &mut [f32], gain: f32) {
-    let peak = crate::dsp::peak(x).max(1e-9);
-    let norm = gain.tanh();
-    x.iter_mut().for_each(|v| *v = (gain * *v / peak).tanh() / norm);
+/// A sine at `f` Hz decaying with time constant `decay`: a drum's mode, a bell's partial.
+fn ring(sr: f32, secs: f32, f: f32, decay: f32) -> Vec<f32> {
+    pitched(sr, secs, move |_| f, move |t| (-t / decay).exp())
 }
 
 /// Seconds to render a sound decaying with time constant `decay`: until about -40 dB.
@@ -97,11 +96,7 @@ fn snare(sr: f32, rng: &mut ChaCha8Rng) -> Vec<f32> {
     let secs = length(noise_decay.max(body_decay), 0.25, 1.2);
     let mut x = pitched(sr, secs, move |t| f * (1.0 + 0.15 * (-t / 0.01).exp()), move |t| (-t / body_decay).exp());
     let ratio = rng.gen_range(1.5..1.9);
-    add(
-        &mut x,
-        &pitched(sr, secs, move |_| ratio * f, move |t| (-t / (0.6 * body_decay)).exp()),
-        rng.gen_range(0.2..0.7),
-    );
+    add(&mut x, &ring(sr, secs, ratio * f, 0.6 * body_decay), rng.gen_range(0.2..0.7));
     let (hp, lp, gain) =
         (log_uniform(rng, 800.0, 3000.0), log_uniform(rng, 5000.0, 14_000.0), log_uniform(rng, 0.5, 2.5));
     add(&mut x, &filtered_noise(sr, secs, noise_decay, Some(hp), Some(lp), rng), gain);
@@ -145,7 +140,7 @@ fn partials(sr: f32, secs: f32, base: f32, ratio: f32, top: f32, decay: f32, rng
     while f < top {
         let fk = f * rng.gen_range(0.97..1.03);
         let d = decay * rng.gen_range(0.6..1.4);
-        add(&mut x, &pitched(sr, secs, move |_| fk, move |t| (-t / d).exp()), rng.gen_range(0.02..0.06));
+        add(&mut x, &ring(sr, secs, fk, d), rng.gen_range(0.02..0.06));
         f *= ratio;
     }
     x
@@ -186,9 +181,9 @@ fn rim(sr: f32, rng: &mut ChaCha8Rng) -> Vec<f32> {
     let (hp, d) = (log_uniform(rng, 800.0, 2000.0), log_uniform(rng, 0.003, 0.01));
     let mut x = filtered_noise(sr, secs, d, Some(hp), Some(12_000.0), rng);
     let (f1, d1) = (log_uniform(rng, 700.0, 2000.0), log_uniform(rng, 0.003, 0.012));
-    add(&mut x, &pitched(sr, secs, move |_| f1, move |t| (-t / d1).exp()), rng.gen_range(0.2..0.8));
+    add(&mut x, &ring(sr, secs, f1, d1), rng.gen_range(0.2..0.8));
     let (f2, d2) = (log_uniform(rng, 300.0, 600.0), log_uniform(rng, 0.004, 0.015));
-    add(&mut x, &pitched(sr, secs, move |_| f2, move |t| (-t / d2).exp()), rng.gen_range(0.1..0.5));
+    add(&mut x, &ring(sr, secs, f2, d2), rng.gen_range(0.1..0.5));
     x
 }
 
@@ -237,29 +232,21 @@ fn perc(sr: f32, rng: &mut ChaCha8Rng) -> Vec<f32> {
             let secs = length(decay, 0.2, 1.2);
             let mut x = pitched(sr, secs, move |t| f * (1.0 + 0.1 * (-t / 0.01).exp()), move |t| (-t / decay).exp());
             let ratio = rng.gen_range(1.5..2.3);
-            add(
-                &mut x,
-                &pitched(sr, secs, move |_| ratio * f, move |t| (-t / (0.3 * decay)).exp()),
-                rng.gen_range(0.1..0.5),
-            );
+            add(&mut x, &ring(sr, secs, ratio * f, 0.3 * decay), rng.gen_range(0.1..0.5));
             add(&mut x, &filtered_noise(sr, 0.02, 0.003, Some(1000.0), Some(6000.0), rng), rng.gen_range(0.1..0.5));
             x
         }
         1 => {
             let (f, decay) = (log_uniform(rng, 800.0, 2500.0), log_uniform(rng, 0.01, 0.05));
-            let mut x = pitched(sr, 0.2, move |_| f, move |t| (-t / decay).exp());
+            let mut x = ring(sr, 0.2, f, decay);
             let ratio = rng.gen_range(2.5..3.5);
-            add(
-                &mut x,
-                &pitched(sr, 0.2, move |_| ratio * f, move |t| (-t / (0.5 * decay)).exp()),
-                rng.gen_range(0.1..0.4),
-            );
+            add(&mut x, &ring(sr, 0.2, ratio * f, 0.5 * decay), rng.gen_range(0.1..0.4));
             x
         }
         2 => {
             let (f, decay) = (log_uniform(rng, 300.0, 800.0), log_uniform(rng, 0.2, 0.6));
             let secs = length(decay, 0.4, 2.0);
-            let mut x = pitched(sr, secs, move |_| f, move |t| (-t / decay).exp());
+            let mut x = ring(sr, secs, f, decay);
             add(&mut x, &partials(sr, secs, 2.3 * f, 1.3, 8000.0, 0.5 * decay, rng), 3.0);
             add(&mut x, &filtered_noise(sr, 0.1, 0.02, Some(2000.0), None, rng), rng.gen_range(0.3..0.8));
             x
@@ -277,14 +264,10 @@ fn perc(sr: f32, rng: &mut ChaCha8Rng) -> Vec<f32> {
         _ => {
             let (f, decay) = (log_uniform(rng, 2500.0, 6000.0), log_uniform(rng, 0.4, 1.5));
             let secs = length(decay, 0.5, 2.0);
-            let mut x = pitched(sr, secs, move |_| f, move |t| (-t / decay).exp());
+            let mut x = ring(sr, secs, f, decay);
             for ratio in [2.7f32, 5.1] {
                 let fr = (ratio * f).min(0.45 * sr);
-                add(
-                    &mut x,
-                    &pitched(sr, secs, move |_| fr, move |t| (-t / (0.5 * decay)).exp()),
-                    rng.gen_range(0.1..0.4),
-                );
+                add(&mut x, &ring(sr, secs, fr, 0.5 * decay), rng.gen_range(0.1..0.4));
             }
             x
         }
