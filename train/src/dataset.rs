@@ -8,6 +8,7 @@ use rayon::prelude::*;
 use drumsort_core::decode::{decode_file, is_audio_extension, DecodeError, DecodeOptions};
 use drumsort_core::DrumClass;
 
+pub mod folds;
 pub mod manifest;
 
 /// One labelled file, decoded: mono at the model rate, starting at its first onset.

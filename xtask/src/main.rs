@@ -36,6 +36,9 @@ enum Command {
     Train(Box<drumsort_train::recipe::TrainArgs>),
     /// Evaluate a model on a labelled folder.
     Eval(drumsort_train::eval::EvalArgs),
+    /// Lay out a data folder whose val is one fold of the val kits and whose train is train plus
+    /// the other folds' kits (symbolic links, nothing copied): what more kits would buy.
+    KitFolds(drumsort_train::dataset::folds::KitFoldsArgs),
     /// Write the synthesised demo one-shots to assets/demo/.
     Demo,
     /// Write drum sounds of every class synthesised with random parameters (what `train --synth`
@@ -85,6 +88,7 @@ fn main() -> Result<()> {
         Command::Bench(args) => bench::run(args),
         Command::BenchScaleOne { files, model } => bench_scan::scale_one(files, &model),
         Command::BenchPluginLoad { samples } => bench_plugin::load_child(samples),
+        Command::KitFolds(args) => drumsort_train::dataset::folds::run(args),
         Command::Demo => demo::write_all(std::path::Path::new("assets/demo")),
         Command::Synth(args) => demo::write_varied(args),
         Command::MakePerformances(args) => drumsort_train::performances::run(args),
