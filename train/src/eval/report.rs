@@ -7,7 +7,7 @@ use std::fmt::Write;
 use drumsort_core::DrumClass;
 use serde_json::{json, Value};
 
-use super::{EvalArgs, Files, ModelFigures};
+use super::{ClipPrediction, EvalArgs, Files, ModelFigures};
 use crate::dataset::manifest::Subset;
 use crate::metrics::bootstrap::{BootstrapOptions, Interval};
 use crate::metrics::calibration::DEFAULT_BINS;
@@ -166,6 +166,8 @@ pub fn text(args: &EvalArgs, files: &Files, opts: &BootstrapOptions, models: &[M
             sp(&crop_f1)
         );
         per_class_spread(&mut out, models);
+        let clips: Vec<&[ClipPrediction]> = models.iter().map(|m| m.clips.as_slice()).collect();
+        wrong_everywhere(&mut out, &clips);
     }
     out.lines().map(|l| l.trim_end().to_string() + "\n").collect()
 }
@@ -221,6 +223,40 @@ fn per_class_spread(out: &mut String, models: &[ModelFigures]) {
     let _ = writeln!(out, "(confusion matrices and reliability tables of each model: --json)");
 }
 
+/// Several models: how many files each number of them names wrong, and the files every one of
+/// them names wrong (label audits start there) with what they were named. Those files bound
+/// top-1 for models like these: even naming every other file right leaves them wrong.
+fn wrong_everywhere(out: &mut String, models: &[&[ClipPrediction]]) {
+    let n = models[0].len();
+    let wrong_in = |i: usize| models.iter().filter(|m| m[i].predicted != m[i].truth).count();
+    let counts: Vec<usize> = (0..n).map(wrong_in).collect();
+    let _ = write!(out, "\nfiles named wrong by k of the {} models (k: files):", models.len());
+    for k in 0..=models.len() {
+        let _ = write!(out, " {k}: {}", counts.iter().filter(|&&c| c == k).count());
+    }
+    let everywhere: Vec<usize> = (0..n).filter(|&i| counts[i] == models.len()).collect();
+    let _ = writeln!(
+        out,
+        "\n{} files ({:.1} %) named wrong by every model; naming every other file right would give top-1 {:.3}",
+        everywhere.len(),
+        100.0 * everywhere.len() as f64 / n.max(1) as f64,
+        1.0 - everywhere.len() as f64 / n.max(1) as f64
+    );
+    for i in everywhere {
+        let mut named: Vec<(DrumClass, usize)> = Vec::new();
+        for m in models {
+            match named.iter_mut().find(|(c, _)| *c == m[i].predicted) {
+                Some((_, k)) => *k += 1,
+                None => named.push((m[i].predicted, 1)),
+            }
+        }
+        named.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.index().cmp(&b.0.index())));
+        let named: Vec<String> = named.iter().map(|(c, k)| format!("{} x{k}", c.as_str())).collect();
+        let _ =
+            writeln!(out, "  {:<10} named {:<28} {}", models[0][i].truth.as_str(), named.join(", "), models[0][i].path);
+    }
+}
+
 /// The JSON document: inputs and definitions, each model's figures, the spread over models.
 pub fn json(args: &EvalArgs, files: &Files, opts: &BootstrapOptions, models: &[ModelFigures]) -> Value {
     let names: Vec<&str> = models[0].subsets.iter().map(|s| s.subset).collect();
@@ -272,6 +308,31 @@ pub fn json(args: &EvalArgs, files: &Files, opts: &BootstrapOptions, models: &[M
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn files_every_model_names_wrong_are_listed_with_what_they_were_named() {
+        use DrumClass::*;
+        let clip =
+            |path: &str, truth, predicted| ClipPrediction { path: path.into(), truth, predicted, confidence: 0.9 };
+        let a = [clip("k.wav", Kick, Kick), clip("t.wav", Tom, Kick), clip("s.wav", Snare, Clap)];
+        let b = [clip("k.wav", Kick, Kick), clip("t.wav", Tom, Kick), clip("s.wav", Snare, Snare)];
+        let c = [clip("k.wav", Kick, Tom), clip("t.wav", Tom, Perc), clip("s.wav", Snare, Snare)];
+        let mut out = String::new();
+        wrong_everywhere(&mut out, &[&a, &b, &c]);
+        assert!(out.contains("(k: files): 0: 0 1: 2 2: 0 3: 1"), "{out}");
+        assert!(
+            out.contains(
+                "1 files (33.3 %) named wrong by every model; naming every other file right would give top-1 0.667"
+            ),
+            "{out}"
+        );
+        let listed: Vec<&str> = out.lines().filter(|l| l.starts_with("  ")).collect();
+        assert_eq!(listed.len(), 1, "{out}");
+        assert!(
+            listed[0].contains("tom") && listed[0].contains("kick x2, perc x1") && listed[0].ends_with("t.wav"),
+            "{out}"
+        );
+    }
 
     #[test]
     fn spread_of_seeds() {
