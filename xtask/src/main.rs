@@ -1,6 +1,6 @@
 //! Developer and release tasks: `cargo xtask <bundle|install|train|eval|demo|bench|fuzz|...>`.
-//! Training and evaluation (`train`, `eval`, `make-performances`, `eval-hits`, `tune-hits`) live in
-//! `drumsort-train`; their arms here only dispatch to it.
+//! Training and evaluation (`train`, `eval`, `kit-folds`, `make-performances`, `eval-hits`,
+//! `tune-hits`) live in `drumsort-train`; their arms here only dispatch to it.
 
 mod bench;
 mod bench_plugin;
