@@ -40,14 +40,14 @@ pub struct KitFoldsArgs {
 /// so far, so folds come out about the same size and the assignment is the same on every run.
 pub fn assign_folds(rows: &[ManifestRow], folds: usize) -> BTreeMap<String, usize> {
     let val: Vec<&ManifestRow> = rows.iter().filter(|r| r.split == "val").collect();
+    // Each kit with its file count, in name order.
+    let mut files_of: BTreeMap<&str, usize> = BTreeMap::new();
+    for r in &val {
+        *files_of.entry(r.source_group.as_str()).or_default() += 1;
+    }
+    let kits: Vec<(&str, usize)> = files_of.into_iter().collect();
+    let index: HashMap<&str, usize> = kits.iter().enumerate().map(|(i, (k, _))| (*k, i)).collect();
     // Union-find over kits: two kits sharing a near-duplicate cluster are one group.
-    let kits: Vec<&str> = {
-        let mut k: Vec<&str> = val.iter().map(|r| r.source_group.as_str()).collect();
-        k.sort_unstable();
-        k.dedup();
-        k
-    };
-    let index: HashMap<&str, usize> = kits.iter().enumerate().map(|(i, k)| (*k, i)).collect();
     let mut parent: Vec<usize> = (0..kits.len()).collect();
     fn root(parent: &mut [usize], mut i: usize) -> usize {
         while parent[i] != i {
@@ -65,12 +65,10 @@ pub fn assign_folds(rows: &[ManifestRow], folds: usize) -> BTreeMap<String, usiz
     }
     // Groups with their file counts, largest first.
     let mut groups: BTreeMap<usize, (usize, Vec<&str>)> = BTreeMap::new();
-    for (i, kit) in kits.iter().enumerate() {
-        groups.entry(root(&mut parent, i)).or_default().1.push(kit);
-    }
-    for r in &val {
-        let g = root(&mut parent, index[r.source_group.as_str()]);
-        groups.get_mut(&g).expect("every kit has a group").0 += 1;
+    for (i, &(kit, n)) in kits.iter().enumerate() {
+        let group = groups.entry(root(&mut parent, i)).or_default();
+        group.0 += n;
+        group.1.push(kit);
     }
     let mut groups: Vec<(usize, Vec<&str>)> = groups.into_values().collect();
     groups.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));

@@ -243,15 +243,14 @@ fn wrong_everywhere(out: &mut String, models: &[&[ClipPrediction]]) {
         1.0 - everywhere.len() as f64 / n.max(1) as f64
     );
     for i in everywhere {
-        let mut named: Vec<(DrumClass, usize)> = Vec::new();
+        let mut times = [0usize; DrumClass::COUNT];
         for m in models {
-            match named.iter_mut().find(|(c, _)| *c == m[i].predicted) {
-                Some((_, k)) => *k += 1,
-                None => named.push((m[i].predicted, 1)),
-            }
+            times[m[i].predicted.index()] += 1;
         }
-        named.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.index().cmp(&b.0.index())));
-        let named: Vec<String> = named.iter().map(|(c, k)| format!("{} x{k}", c.as_str())).collect();
+        let mut named: Vec<DrumClass> = DrumClass::ALL.into_iter().filter(|c| times[c.index()] > 0).collect();
+        // Most often first; a stable sort keeps class order among equals.
+        named.sort_by_key(|c| std::cmp::Reverse(times[c.index()]));
+        let named: Vec<String> = named.iter().map(|c| format!("{} x{}", c.as_str(), times[c.index()])).collect();
         let _ =
             writeln!(out, "  {:<10} named {:<28} {}", models[0][i].truth.as_str(), named.join(", "), models[0][i].path);
     }
